@@ -1,0 +1,39 @@
+public import EddyModel
+public import EddyStorage
+import Foundation
+
+/// Everything the engine needs to run. Plain values with defaults; each field says what it bounds.
+public struct EngineConfiguration: Sendable {
+    /// Where RocksDB keeps its files.
+    public var dataDirectory: String
+    /// Number of partitions. Fixed when a data directory is created; changing it later is refused.
+    public var partitions: Int = 8
+    /// Declared tables. Events naming any other table are rejected with `unknown_table`.
+    public var tables: Set<String> = []
+    public var durability: Durability = .sync
+    /// Whether one-off reads are logged with read records (the default) or answered unlogged.
+    public var logsReads: Bool = true
+    /// Most events waiting in one partition's inbox; beyond it clients get 503 `overloaded`.
+    public var inboxEventsMax: Int = 8192
+    /// Most events in one group commit (one write batch, one sync).
+    public var groupEventsMax: Int = 512
+    /// How long an event may wait for its `after` position before `after_timeout`.
+    public var afterTimeoutSeconds: Double = 5
+    /// Log records kept per partition; 0 keeps every record (and so every request outcome) forever.
+    /// Older records are deleted in the background; a retry of an ID whose record is gone gets
+    /// `outcome_expired` and is still never applied twice.
+    public var retainedRecordsPerPartition: UInt64 = 0
+    public var limits = Limits()
+    public var storage = StorageOptions()
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    public enum Durability: String, Sendable {
+        /// Acknowledge a write only after its group is synced to disk.
+        case sync
+        /// Acknowledge after the write reaches the OS; a machine crash may lose recent writes.
+        case async
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A bounded queue from many producers (request handlers) to one consumer (a partition
+/// operator thread). Producers never block: when it is full, `offer` says so and the client
+/// gets 503 `overloaded`. The consumer blocks until work arrives.
+final class Inbox<Item: Sendable>: @unchecked Sendable {
+    // Why unchecked: all mutable state is guarded by `condition`'s lock.
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var head = 0
+    private var closed = false
+    let capacity: Int
+
+    init(capacity: Int) {
+        precondition(capacity > 0, "inbox capacity must be positive")
+        self.capacity = capacity
+    }
+
+    /// Adds `item` unless the inbox is full or closed. Returns whether it was added.
+    func offer(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed, items.count - head < capacity else { return false }
+        items.append(item)
+        condition.signal()
+        return true
+    }
+
+    /// Waits for at least one item and takes up to `max`. Returns empty only once closed and drained.
+    func take(max: Int) -> [Item] {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count == head && !closed {
+            condition.wait()
+        }
+        let end = min(items.count, head + max)
+        let batch = Array(items[head..<end])
+        head = end
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return batch
+    }
+
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count - head
+    }
+
+    /// Refuses further items; the consumer drains what is queued, then sees an empty batch.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

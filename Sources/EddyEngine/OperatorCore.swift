@@ -1,0 +1,197 @@
+import EddyLog
+import EddyModel
+import EddyStorage
+import Foundation
+import Logging
+
+/// The single-threaded heart of a partition operator: handles a group of events against the
+/// partition's state and commits the group with one write batch. Not Sendable: one thread owns it.
+struct OperatorCore {
+    let partition: Int
+    let logger: Logger
+    let groupEventsMax: Int
+    private let database: Database
+    private let log: any PartitionLog
+    private var state: StateView
+    private let batch = WriteBatch()
+    private let requestIDs: ColumnFamily
+    private let meta: ColumnFamily
+    private let configuration: EngineConfiguration
+    private let epoch: UInt32
+    private let applied: AppliedOffsets
+    private let metrics: EngineMetrics
+    /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
+    /// the partition then refuses to serve rather than guess.
+    init(partition: Int, database: Database, configuration: EngineConfiguration, epoch: UInt32,
+         applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
+        var logger = logger
+        logger[metadataKey: "partition"] = "\(partition)"
+        self.partition = partition
+        self.logger = logger
+        self.groupEventsMax = configuration.groupEventsMax
+        self.database = database
+        self.configuration = configuration
+        self.epoch = epoch
+        self.applied = applied
+        self.metrics = metrics
+        self.state = StateView(database: database, partition: partition)
+        self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
+        self.meta = database.columnFamily(StoreLayout.meta)
+        let log = try EmbeddedLog(database: database, partition: partition)
+        let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
+        if replayed > 0 { logger.notice("replayed log into state", metadata: ["records": "\(replayed)"]) }
+        applied.advance(partition, to: log.nextOffset - 1)
+        self.log = log
+    }
+
+    /// Handles `work` in order and commits it. Returns each item's reply, to be sent only now
+    /// that the group is durable (or, for a reads-only group, written).
+    mutating func process(_ work: [PartitionWork]) throws -> [(PartitionWork, PartitionReply)] {
+        let started = ContinuousClock.now
+        let base = log.nextOffset
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        var payloads: [[UInt8]] = []
+        var replies: [(PartitionWork, PartitionReply)] = []
+        replies.reserveCapacity(work.count)
+        var needsSync = false
+        var recentIDs: [String: (offset: UInt64, fingerprint: UInt64, payload: LogPayload)] = [:]
+        state.reset()
+        defer { batch.clear() }
+
+        for item in work {
+            let event = item.event
+            let offset = base + UInt64(payloads.count)
+            var fingerprint: UInt64 = 0
+
+            if let id = event.id {
+                fingerprint = RequestFingerprint.of(event)
+                if let earlier = recentIDs[id] {
+                    replies.append((item, replay(event, fingerprint: fingerprint, offset: earlier.offset, storedFingerprint: earlier.fingerprint, payload: earlier.payload)))
+                    continue
+                }
+                if let reply = try lookUpRequestID(event, fingerprint: fingerprint) {
+                    replies.append((item, reply))
+                    continue
+                }
+            }
+
+            state.currentOffset = offset
+            let handled = try Operations.handler(for: event.op).handle(event, state: state, limits: configuration.limits)
+
+            guard event.op.isWrite || configuration.logsReads else {
+                // Unlogged read: it saw everything up to the last offset assigned so far.
+                replies.append((item, reply(for: event, id: event.id, handled: handled, offset: offset - 1)))
+                continue
+            }
+
+            let payload = LogPayload(epoch: epoch, timestampMs: now, event: event, outcome: handled.outcome)
+            payloads.append(payload.encoded())
+            if case .applied(let changes) = handled.outcome {
+                for change in changes {
+                    state.stage(change)
+                    let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
+                    if let value = change.value {
+                        batch.put(state.family, key: key, value: StoredValue(producedAt: offset, json: value).encoded())
+                    } else {
+                        batch.delete(state.family, key: key)
+                    }
+                }
+            }
+            if let id = event.id {
+                var entry = BinaryWriter(capacity: 16)
+                entry.write(offset)
+                entry.write(fingerprint)
+                batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition), value: entry.bytes)
+                recentIDs[id] = (offset, fingerprint, payload)
+            }
+            if event.op.isWrite && configuration.durability == .sync { needsSync = true }
+            replies.append((item, reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
+        }
+
+        if !payloads.isEmpty {
+            let last = base + UInt64(payloads.count) - 1
+            batch.put(meta, key: StoreLayout.metaKey(partition: partition, .appliedOffset), value: StoreLayout.encode(last))
+            // Reads alone are not synced: the next synced write, in any partition, makes them
+            // durable too, since every column family shares one WAL. So a decision that names a
+            // read is never acknowledged before the read's record is on disk.
+            try log.append(payloads, with: batch, sync: needsSync)
+            applied.advance(partition, to: last)
+        }
+        if configuration.retainedRecordsPerPartition > 0 {
+            try applyRetention()
+        }
+        metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)
+        return replies
+    }
+
+    /// "@partition-offset-epoch": unique, and resolvable to the log record without an index.
+    private func serverID(_ offset: UInt64) -> String {
+        "\(Event.serverIDMarker)\(partition)-\(offset)-\(epoch)"
+    }
+
+    private func reply(for event: Event, id: String?, handled: Handled, offset: UInt64) -> PartitionReply {
+        let position = Position(partition: partition, offset: offset)
+        if event.op == .scan, case .items(let items, let more)? = handled.answer {
+            return .scanPart(ScanPart(items: items, more: more, offset: offset))
+        }
+        return .result(ResultRenderer.render(id: id, event: event, outcome: handled.outcome, answer: handled.answer, position: position))
+    }
+
+    /// The stored outcome of an ID this partition has seen, or nil if it is new.
+    private func lookUpRequestID(_ event: Event, fingerprint: UInt64) throws -> PartitionReply? {
+        guard let id = event.id, let entry = try database.get(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition)) else {
+            return nil
+        }
+        var reader = BinaryReader(entry)
+        let offset = try reader.readUInt64()
+        let storedFingerprint = try reader.readUInt64()
+        guard offset >= log.firstOffset else {
+            return .failure(EddyError(.outcomeExpired, "request '\(id)' was applied at offset \(offset) of partition \(partition), but its outcome is past retention; it was not applied again"))
+        }
+        guard let record = try log.read(from: offset, limit: 1).first else {
+            throw LogError.corrupt(partition: partition, offset: offset, reason: "request ID '\(id)' points at a record that does not exist")
+        }
+        let payload = try LogPayload(decoding: record.payload)
+        return replay(event, fingerprint: fingerprint, offset: offset, storedFingerprint: storedFingerprint, payload: payload)
+    }
+
+    /// The first result of an ID, rebuilt from its record, for a retry.
+    private func replay(_ event: Event, fingerprint: UInt64, offset: UInt64, storedFingerprint: UInt64, payload: LogPayload) -> PartitionReply {
+        let id = event.id!
+        guard fingerprint == storedFingerprint else {
+            return .failure(EddyError(.idReused, "request ID '\(id)' was already used for a different event"))
+        }
+        metrics.recordReplay()
+        if event.op == .scan, case .read(let record) = payload.outcome, let answer = record.answer, let part = Answer(storedScanPart: answer) {
+            if case .items(let items, let more) = part {
+                return .scanPart(ScanPart(items: items, more: more, offset: offset))
+            }
+        }
+        var result = ResultRenderer.render(id: id, event: payload.event, outcome: payload.outcome, answer: nil, position: Position(partition: partition, offset: offset))
+        result.replayed = true
+        return .result(result)
+    }
+
+    /// Deletes log records beyond the retention count, a slice at a time so no group pays for a big delete.
+    private mutating func applyRetention() throws {
+        let keep = configuration.retainedRecordsPerPartition
+        let held = log.nextOffset - log.firstOffset
+        guard held > keep + 1024 else { return }
+        try log.truncate(before: log.nextOffset - keep)
+    }
+}
+
+extension Answer {
+    /// Parses a scan part's stored canonical answer (`{"items":[…],"more":…}`).
+    init?(storedScanPart bytes: [UInt8]) {
+        guard let json = try? JSON(parsing: bytes, maxDepth: 64), case .array(let list)? = json["items"], case .bool(let more)? = json["more"] else {
+            return nil
+        }
+        var items: [(key: String, value: [UInt8])] = []
+        for item in list {
+            guard let key = item["key"]?.stringValue, let value = item["value"] else { return nil }
+            items.append((key, value.serialized()))
+        }
+        self = .items(items, more: more)
+    }
+}

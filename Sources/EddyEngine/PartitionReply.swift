@@ -1,0 +1,23 @@
+public import EddyModel
+
+/// What a partition operator sends back for one piece of work.
+enum PartitionReply: Sendable {
+    /// The finished result of a single-partition event.
+    case result(EventResult)
+    /// One partition's part of a scan, for the engine to merge.
+    case scanPart(ScanPart)
+    /// The event never reached the log (partition down, shutting down).
+    case failure(EddyError)
+}
+
+struct ScanPart: Sendable {
+    var items: [(key: String, value: [UInt8])]
+    var more: Bool
+    var offset: UInt64
+}
+
+/// One event queued for a partition, with where to send its reply.
+struct PartitionWork: Sendable {
+    var event: Event
+    var reply: @Sendable (PartitionReply) -> Void
+}

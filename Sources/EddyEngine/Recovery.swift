@@ -1,0 +1,57 @@
+import EddyLog
+import EddyModel
+import EddyStorage
+
+/// Start-up: make a partition's state agree with its log before it serves.
+///
+/// State writes never get ahead of the log (the `PartitionLog` contract), so the state's
+/// applied offset is at or behind the log's end. With the embedded log they are always equal,
+/// because both go in one batch. A log that commits separately (a distributed log) leaves a
+/// gap after a crash; replaying the recorded changes of the gap closes it.
+enum Recovery {
+    struct Inconsistent: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Replays records after the applied offset into state. Returns how many were replayed.
+    static func bringStateUpToLog(partition: Int, log: any PartitionLog, database: Database) throws -> Int {
+        let meta = database.columnFamily(StoreLayout.meta)
+        let state = database.columnFamily(StoreLayout.state)
+        let appliedKey = StoreLayout.metaKey(partition: partition, .appliedOffset)
+        let applied = try database.get(meta, key: appliedKey).flatMap(StoreLayout.decodeUInt64) ?? 0
+        let logEnd = log.nextOffset - 1
+        guard applied <= logEnd else {
+            throw Inconsistent(description: "state says offset \(applied) is applied, but the log ends at \(logEnd): records are missing")
+        }
+        var replayed = 0
+        var next = applied + 1
+        while next <= logEnd {
+            let entries = try log.read(from: next, limit: 256)
+            let batch = WriteBatch()
+            for entry in entries {
+                let payload = try LogPayload(decoding: entry.payload)
+                if case .applied(let changes) = payload.outcome {
+                    for change in changes {
+                        let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
+                        if let value = change.value {
+                            batch.put(state, key: key, value: StoredValue(producedAt: entry.offset, json: value).encoded())
+                        } else {
+                            batch.delete(state, key: key)
+                        }
+                    }
+                }
+                if let id = payload.event.id {
+                    var value = BinaryWriter(capacity: 16)
+                    value.write(entry.offset)
+                    value.write(RequestFingerprint.of(payload.event))
+                    batch.put(database.columnFamily(StoreLayout.requestIDs), key: StoreLayout.requestIDKey(id, partition: partition), value: value.bytes)
+                }
+                next = entry.offset + 1
+                replayed += 1
+            }
+            batch.put(meta, key: appliedKey, value: StoreLayout.encode(next - 1))
+            try database.write(batch, sync: true)
+        }
+        return replayed
+    }
+}

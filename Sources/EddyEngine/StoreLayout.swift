@@ -1,0 +1,82 @@
+import EddyStorage
+import EddyLog
+
+/// The column families of the data directory and how their keys are built.
+///
+/// Every key starts with the partition number (2 bytes, big-endian) so one partition's data
+/// is one contiguous range in each family: easy to scan, audit, or hand to another node.
+enum StoreLayout {
+    /// Current documents: partition, table, NUL, key → `StoredValue`.
+    static let state = "state"
+    /// Client request IDs: id, NUL, partition → offset and event fingerprint.
+    static let requestIDs = "ids"
+    /// Per-partition bookkeeping: applied offset, start epoch, partition count.
+    static let meta = "meta"
+
+    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta]
+
+    static func stateKey(partition: Int, table: String, key: String) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 4 + table.utf8.count + key.utf8.count)
+        writer.write(UInt16(partition))
+        writer.writeRaw(table.utf8)
+        writer.write(UInt8(0))
+        writer.writeRaw(key.utf8)
+        return writer.bytes
+    }
+
+    /// The range of state keys of `table` in `partition` that start with `prefix`.
+    static func stateRange(partition: Int, table: String, prefix: String) -> (start: [UInt8], end: [UInt8]) {
+        let start = stateKey(partition: partition, table: table, key: prefix)
+        return (start, successor(ofPrefix: start))
+    }
+
+    /// The smallest key greater than every key that starts with `prefix`.
+    static func successor(ofPrefix prefix: [UInt8]) -> [UInt8] {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xFF {
+                end[end.count - 1] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return [0xFF, 0xFF, 0xFF]
+    }
+
+    /// The document key of a state key, given its table's length.
+    static func documentKey(fromStateKey stateKey: UnsafeRawBufferPointer, tableLength: Int) -> String {
+        String(decoding: stateKey[(2 + tableLength + 1)...], as: UTF8.self)
+    }
+
+    static func requestIDKey(_ id: String, partition: Int) -> [UInt8] {
+        var writer = BinaryWriter(capacity: id.utf8.count + 3)
+        writer.writeRaw(id.utf8)
+        writer.write(UInt8(0))
+        writer.write(UInt16(partition))
+        return writer.bytes
+    }
+
+    enum MetaField: UInt8 {
+        case appliedOffset = 1
+        case epoch = 2
+        case partitionCount = 3
+    }
+
+    static func metaKey(partition: Int, _ field: MetaField) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 3)
+        writer.write(UInt16(partition))
+        writer.write(field.rawValue)
+        return writer.bytes
+    }
+
+    static func encode(_ value: UInt64) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 8)
+        writer.write(value)
+        return writer.bytes
+    }
+
+    static func decodeUInt64(_ bytes: [UInt8]) -> UInt64? {
+        var reader = BinaryReader(bytes)
+        return try? reader.readUInt64()
+    }
+}

@@ -1,0 +1,181 @@
+public import EddyStorage
+
+/// The first `PartitionLog`: records live in the `log` column family of the same RocksDB
+/// database as the partition's state, so a group's records and its state writes go in one
+/// atomic write batch with one WAL sync.
+///
+/// Why a column family rather than segment files: one atomic batch covers log and state,
+/// one fsync serves both, and RocksDB already gives checksummed blocks, crash recovery of
+/// its WAL and compaction when retention deletes old records. Segment files would need
+/// their own fsync, recovery scan and coordination with the state store.
+///
+/// Key: partition (2 bytes) + offset (8 bytes), big-endian, so records iterate in order.
+/// Value: format byte, record hash (32 bytes), payload.
+/// Offset 0 holds the truncation anchor once retention has removed records: the hash of the
+/// last removed record, so the first kept record can still be verified.
+public final class EmbeddedLog: PartitionLog {
+    public static let columnFamily = "log"
+    static let formatVersion: UInt8 = 1
+
+    public let partition: Int
+    public private(set) var nextOffset: Offset
+    public private(set) var firstOffset: Offset
+    public private(set) var lastHash: [UInt8]
+
+    private let database: Database
+    private let family: ColumnFamily
+
+    /// Opens the log of `partition` and recovers its tail. The tail record's hash is
+    /// verified here, so a damaged end of log is reported before anything is served.
+    public init(database: Database, partition: Int) throws {
+        self.database = database
+        self.partition = partition
+        family = database.columnFamily(Self.columnFamily)
+        let genesis = HashChain.genesis(partition: partition)
+        let anchor = try database.get(family, key: Self.key(partition, 0)).map { Array($0.dropFirst()) }
+        let first = try database.scanFirstKey(family, from: Self.key(partition, 1), to: Self.key(partition + 1, 0))
+        guard let tail = try database.last(family, from: Self.key(partition, 1), to: Self.key(partition + 1, 0)) else {
+            nextOffset = 1
+            firstOffset = 1
+            lastHash = genesis
+            return
+        }
+        let tailOffset = Self.offset(fromKey: tail.key)
+        let firstKeyOffset = first.map(Self.offset(fromKey:)) ?? tailOffset
+        firstOffset = firstKeyOffset
+        nextOffset = tailOffset + 1
+        lastHash = genesis
+        let tailRecord = try Self.decode(tail.value, partition: partition, offset: tailOffset)
+        let previousHash: [UInt8]
+        if tailOffset == 1 {
+            previousHash = genesis
+        } else if tailOffset > firstKeyOffset {
+            previousHash = try readOne(tailOffset - 1).hash
+        } else if let anchor, anchor.count == HashChain.hashBytes {
+            previousHash = anchor
+        } else {
+            throw LogError.corrupt(partition: partition, offset: tailOffset, reason: "records before it are missing and no truncation anchor is stored")
+        }
+        guard HashChain.link(previous: previousHash, offset: tailOffset, payload: tailRecord.payload) == tailRecord.hash else {
+            throw LogError.corrupt(partition: partition, offset: tailOffset, reason: "hash does not match contents and chain")
+        }
+        lastHash = tailRecord.hash
+    }
+
+    @discardableResult
+    public func append(_ payloads: [[UInt8]], with stateWrites: WriteBatch, sync: Bool) throws -> Range<Offset> {
+        let start = nextOffset
+        var hash = lastHash
+        var offset = start
+        for payload in payloads {
+            hash = HashChain.link(previous: hash, offset: offset, payload: payload)
+            var value = [UInt8]()
+            value.reserveCapacity(1 + HashChain.hashBytes + payload.count)
+            value.append(Self.formatVersion)
+            value.append(contentsOf: hash)
+            value.append(contentsOf: payload)
+            stateWrites.put(family, key: Self.key(partition, offset), value: value)
+            offset += 1
+        }
+        try database.write(stateWrites, sync: sync)
+        // Only after the write succeeded does the tail move: a failed write leaves the log as it was.
+        nextOffset = offset
+        lastHash = hash
+        return start..<offset
+    }
+
+    public func read(from offset: Offset, limit: Int) throws -> [LogEntry] {
+        precondition(limit > 0, "read limit must be positive")
+        guard offset >= firstOffset else {
+            throw LogError.truncated(partition: partition, requested: offset, firstRetained: firstOffset)
+        }
+        guard offset < nextOffset else { return [] }
+        var previousHash = try hash(before: offset)
+        var entries: [LogEntry] = []
+        var expectedOffset = offset
+        var failure: LogError? = nil
+        try database.scan(family, from: Self.key(partition, offset), to: Self.key(partition + 1, 0)) { key, value in
+            let found = Self.offset(fromKey: Array(key))
+            guard found == expectedOffset else {
+                failure = .corrupt(partition: partition, offset: expectedOffset, reason: "record is missing (next present is \(found))")
+                return false
+            }
+            let record = try Self.decode(Array(value), partition: partition, offset: found)
+            guard HashChain.link(previous: previousHash, offset: found, payload: record.payload) == record.hash else {
+                failure = .corrupt(partition: partition, offset: found, reason: "hash does not match contents and chain")
+                return false
+            }
+            entries.append(record)
+            previousHash = record.hash
+            expectedOffset += 1
+            return entries.count < limit && expectedOffset < nextOffset
+        }
+        if let failure { throw failure }
+        if entries.isEmpty || (entries.count < limit && expectedOffset < nextOffset) {
+            throw LogError.corrupt(partition: partition, offset: expectedOffset, reason: "record is missing")
+        }
+        return entries
+    }
+
+    public func truncate(before offset: Offset) throws {
+        let end = min(offset, nextOffset)
+        guard end > firstOffset else { return }
+        let anchorHash = try readOne(end - 1).hash
+        let batch = WriteBatch()
+        batch.deleteRange(family, from: Self.key(partition, 1), to: Self.key(partition, end))
+        batch.put(family, key: Self.key(partition, 0), value: [Self.formatVersion] + anchorHash)
+        // Not synced: losing a truncation in a crash only means it is done again.
+        try database.write(batch, sync: false)
+        firstOffset = end
+    }
+
+    /// The hash the record at `offset` links to.
+    private func hash(before offset: Offset) throws -> [UInt8] {
+        if offset == 1 { return HashChain.genesis(partition: partition) }
+        if offset == firstOffset, let anchor = try database.get(family, key: Self.key(partition, 0)) {
+            return Array(anchor.dropFirst())
+        }
+        return try readOne(offset - 1).hash
+    }
+
+    /// One record by offset, with its own hash read as stored (the caller links it).
+    private func readOne(_ offset: Offset) throws -> LogEntry {
+        guard let value = try database.get(family, key: Self.key(partition, offset)) else {
+            throw LogError.corrupt(partition: partition, offset: offset, reason: "record is missing")
+        }
+        return try Self.decode(value, partition: partition, offset: offset)
+    }
+
+    static func key(_ partition: Int, _ offset: Offset) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 10)
+        writer.write(UInt16(partition))
+        writer.write(offset)
+        return writer.bytes
+    }
+
+    static func offset(fromKey key: [UInt8]) -> Offset {
+        var reader = BinaryReader(key, position: 2)
+        return (try? reader.readUInt64()) ?? 0
+    }
+
+    static func decode(_ value: [UInt8], partition: Int, offset: Offset) throws -> LogEntry {
+        guard value.count >= 1 + HashChain.hashBytes, value[0] == formatVersion else {
+            throw LogError.corrupt(partition: partition, offset: offset, reason: "record header is damaged")
+        }
+        let hash = Array(value[1...HashChain.hashBytes])
+        let payload = Array(value[(1 + HashChain.hashBytes)...])
+        return LogEntry(offset: offset, payload: payload, hash: hash)
+    }
+}
+
+extension Database {
+    /// The first key in `[start, end)`, or nil.
+    fileprivate func scanFirstKey(_ family: ColumnFamily, from start: [UInt8], to end: [UInt8]) throws -> [UInt8]? {
+        var first: [UInt8]? = nil
+        try scan(family, from: start, to: end) { key, _ in
+            first = Array(key)
+            return false
+        }
+        return first
+    }
+}

@@ -1,0 +1,74 @@
+/// An error Eddy reports to a client: a stable machine-readable code and a message for people.
+///
+/// Codes are part of the API (docs/API.md lists each one); messages may change.
+/// The mapping from code to HTTP status lives in one place, in EddyServer.
+public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        // Bad input: the request itself is wrong; retrying it unchanged fails the same way.
+        public static let malformedJSON = Code(rawValue: "malformed_json")
+        public static let invalidUTF8 = Code(rawValue: "invalid_utf8")
+        public static let tooDeep = Code(rawValue: "too_deep")
+        public static let invalidEvent = Code(rawValue: "invalid_event")
+        public static let unknownOp = Code(rawValue: "unknown_op")
+        public static let unknownField = Code(rawValue: "unknown_field")
+        public static let missingField = Code(rawValue: "missing_field")
+        public static let wrongType = Code(rawValue: "wrong_type")
+        public static let unknownTable = Code(rawValue: "unknown_table")
+        public static let emptyKey = Code(rawValue: "empty_key")
+        public static let keyTooLong = Code(rawValue: "key_too_long")
+        public static let invalidID = Code(rawValue: "invalid_id")
+        public static let invalidPosition = Code(rawValue: "invalid_position")
+        public static let valueTooLarge = Code(rawValue: "value_too_large")
+        public static let bodyTooLarge = Code(rawValue: "body_too_large")
+        public static let batchTooLarge = Code(rawValue: "batch_too_large")
+        public static let notFound = Code(rawValue: "not_found")
+
+        // Rejections decided by the partition against its state; logged, and final for that ID.
+        public static let conflict = Code(rawValue: "conflict")
+        public static let notANumber = Code(rawValue: "not_a_number")
+        public static let notAnObject = Code(rawValue: "not_an_object")
+        public static let idReused = Code(rawValue: "id_reused")
+        /// The ID was applied once, but its outcome is past retention; it is not applied again.
+        public static let outcomeExpired = Code(rawValue: "outcome_expired")
+
+        // The server cannot take the event now; the same request may succeed later.
+        public static let overloaded = Code(rawValue: "overloaded")
+        public static let partitionUnavailable = Code(rawValue: "partition_unavailable")
+        public static let afterTimeout = Code(rawValue: "after_timeout")
+        public static let shuttingDown = Code(rawValue: "shutting_down")
+        public static let internalError = Code(rawValue: "internal")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// `{"code":…,"message":…}`, the error object used in every response.
+    public var json: JSON { .object(["code": .string(code.rawValue), "message": .string(message)]) }
+
+    public init?(json: JSON) {
+        guard let code = json["code"]?.stringValue, let message = json["message"]?.stringValue else { return nil }
+        self.init(Code(rawValue: code), message)
+    }
+}
+
+extension EddyError {
+    /// Translates a JSON parse failure into the matching API error.
+    public init(_ parseError: JSONParseError) {
+        switch parseError.kind {
+        case .malformed: self.init(.malformedJSON, parseError.message)
+        case .invalidUTF8: self.init(.invalidUTF8, parseError.message)
+        case .tooDeep: self.init(.tooDeep, parseError.message)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+extension Event {
+    private static let knownFields: Set<String> = [
+        "id", "op", "table", "key", "value", "field", "by", "prefix", "limit", "client", "after", "causedBy",
+    ]
+
+    /// Validates a client's event object. Every failure names the field and the rule.
+    public init(json: JSON, limits: Limits) throws(EddyError) {
+        guard case .object(let object) = json else {
+            throw EddyError(.invalidEvent, "an event must be a JSON object, not \(json.typeName)")
+        }
+        for name in object.keys where !Self.knownFields.contains(name) {
+            throw EddyError(.unknownField, "unknown field '\(name.prefix(64))'; known fields are \(Self.knownFields.sorted().joined(separator: ", "))")
+        }
+        guard let opName = try Self.string(object, "op", required: true) else { throw EddyError(.missingField, "field 'op' is required") }
+        guard let op = Op(rawValue: opName) else {
+            throw EddyError(.unknownOp, "unknown op '\(opName.prefix(64))'; known ops are \(Op.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let table = try Self.string(object, "table", required: true) ?? ""
+        try Self.checkTableName(table)
+        self.init(op: op, table: table)
+
+        if let id = try Self.string(object, "id", required: false) {
+            try Self.checkID(id, limits: limits)
+            self.id = id
+        }
+        if let client = try Self.string(object, "client", required: false) {
+            guard client.utf8.count <= limits.idBytesMax else {
+                throw EddyError(.invalidEvent, "field 'client' is longer than \(limits.idBytesMax) bytes")
+            }
+            self.client = client
+        }
+        if let token = try Self.string(object, "after", required: false) {
+            after = try Position(token: token)
+        }
+        if let caused = object["causedBy"] {
+            guard case .array(let items) = caused else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
+            guard items.count <= limits.causedByMax else {
+                throw EddyError(.invalidEvent, "field 'causedBy' names more than \(limits.causedByMax) events")
+            }
+            causedBy = try items.map { (item: JSON) throws(EddyError) -> String in
+                guard case .string(let id) = item else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
+                return id
+            }
+        }
+
+        switch op {
+        case .put, .insert, .patch:
+            key = try Self.key(object, limits: limits)
+            guard let value = object["value"] else { throw EddyError(.missingField, "op '\(op.rawValue)' needs field 'value'") }
+            let size = value.serialized().count
+            guard size <= limits.valueBytesMax else {
+                throw EddyError(.valueTooLarge, "value is \(size) bytes; the maximum is \(limits.valueBytesMax)")
+            }
+            self.value = value
+        case .incr:
+            key = try Self.key(object, limits: limits)
+            guard let field = try Self.string(object, "field", required: true), !field.isEmpty else {
+                throw EddyError(.missingField, "op 'incr' needs a non-empty string field 'field'")
+            }
+            self.field = field
+            if let by = object["by"] {
+                guard case .number(let amount) = by, amount.isFinite else { throw EddyError(.wrongType, "field 'by' must be a number") }
+                self.amount = amount
+            } else {
+                amount = 1
+            }
+        case .delete, .get:
+            key = try Self.key(object, limits: limits)
+        case .scan:
+            prefix = try Self.string(object, "prefix", required: false) ?? ""
+            guard (prefix ?? "").utf8.count <= limits.keyBytesMax else {
+                throw EddyError(.keyTooLong, "field 'prefix' is longer than \(limits.keyBytesMax) bytes")
+            }
+            if let raw = object["limit"] {
+                guard case .number(let n) = raw, n == n.rounded(), n >= 1, n <= Double(limits.scanLimitMax) else {
+                    throw EddyError(.wrongType, "field 'limit' must be a whole number from 1 to \(limits.scanLimitMax)")
+                }
+                limit = Int(n)
+            } else {
+                limit = limits.scanLimitDefault
+            }
+        }
+        try rejectFieldsNotUsed(by: op, in: object)
+    }
+
+    /// The canonical JSON form, as stored in the log. Server-assigned IDs are included.
+    public var json: JSON {
+        var object: [String: JSON] = ["op": .string(op.rawValue), "table": .string(table)]
+        if let id { object["id"] = .string(id) }
+        if let key { object["key"] = .string(key) }
+        if let value { object["value"] = value }
+        if let field { object["field"] = .string(field) }
+        if let amount { object["by"] = .number(amount) }
+        if let prefix { object["prefix"] = .string(prefix) }
+        if let limit { object["limit"] = .number(Double(limit)) }
+        if let client { object["client"] = .string(client) }
+        if let after, !after.isEmpty { object["after"] = .string(after.token) }
+        if !causedBy.isEmpty { object["causedBy"] = .array(causedBy.map(JSON.string)) }
+        return .object(object)
+    }
+
+    /// Reads back an event the server itself stored; trusts its shape but not blindly.
+    public init(storedJSON json: JSON) throws(EddyError) {
+        var limits = Limits()
+        limits.valueBytesMax = .max
+        limits.keyBytesMax = .max
+        limits.scanLimitMax = .max
+        limits.causedByMax = .max
+        limits.idBytesMax = .max
+        // Stored events may carry server-assigned IDs, which clients may not send.
+        var clientShape = json
+        var storedID: String? = nil
+        if case .object(var object) = json, let id = object["id"]?.stringValue {
+            storedID = id
+            object["id"] = nil
+            clientShape = .object(object)
+        }
+        try self.init(json: clientShape, limits: limits)
+        id = storedID
+    }
+
+    private func rejectFieldsNotUsed(by op: Op, in object: [String: JSON]) throws(EddyError) {
+        let allowed: Set<String> = switch op {
+        case .put, .insert, .patch: ["value"]
+        case .incr: ["field", "by"]
+        case .delete, .get: []
+        case .scan: ["prefix", "limit"]
+        }
+        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit"]
+        for name in object.keys where opSpecific.contains(name) && !allowed.contains(name) {
+            throw EddyError(.invalidEvent, "op '\(op.rawValue)' does not take field '\(name)'")
+        }
+        if op == .scan, object["key"] != nil {
+            throw EddyError(.invalidEvent, "op 'scan' takes 'prefix', not 'key'")
+        }
+    }
+
+    private static func string(_ object: [String: JSON], _ name: String, required: Bool) throws(EddyError) -> String? {
+        guard let raw = object[name] else {
+            if required { throw EddyError(.missingField, "field '\(name)' is required") }
+            return nil
+        }
+        guard case .string(let value) = raw else {
+            throw EddyError(.wrongType, "field '\(name)' must be a string, not \(raw.typeName)")
+        }
+        return value
+    }
+
+    private static func key(_ object: [String: JSON], limits: Limits) throws(EddyError) -> String {
+        guard let key = try string(object, "key", required: true) else { throw EddyError(.missingField, "field 'key' is required") }
+        guard !key.isEmpty else { throw EddyError(.emptyKey, "field 'key' must not be empty") }
+        guard key.utf8.count <= limits.keyBytesMax else {
+            throw EddyError(.keyTooLong, "key is \(key.utf8.count) bytes; the maximum is \(limits.keyBytesMax)")
+        }
+        return key
+    }
+
+    /// Table names are declared in configuration; this checks only their shape, which keeps
+    /// them safe inside storage keys (no NUL) and URLs.
+    public static func checkTableName(_ table: String) throws(EddyError) {
+        guard !table.isEmpty, table.utf8.count <= 64,
+              table.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 })
+        else {
+            throw EddyError(.unknownTable, "table name '\(table.prefix(64))' is not valid: use 1-64 of a-z, 0-9 and _")
+        }
+    }
+
+    private static func checkID(_ id: String, limits: Limits) throws(EddyError) {
+        guard !id.isEmpty, id.utf8.count <= limits.idBytesMax else {
+            throw EddyError(.invalidID, "field 'id' must be 1 to \(limits.idBytesMax) bytes")
+        }
+        guard id.first != serverIDMarker else {
+            throw EddyError(.invalidID, "IDs starting with '\(serverIDMarker)' are reserved for the server")
+        }
+        guard !id.utf8.contains(0) else { throw EddyError(.invalidID, "field 'id' must not contain NUL") }
+    }
+}

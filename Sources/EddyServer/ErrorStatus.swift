@@ -1,0 +1,30 @@
+import EddyModel
+import HTTPTypes
+
+/// The one place that maps an error code to an HTTP status.
+enum ErrorStatus {
+    static func status(for code: EddyError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
+             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition:
+            .badRequest
+        case .unknownTable, .notFound:
+            .notFound
+        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired:
+            .conflict
+        case .valueTooLarge, .bodyTooLarge, .batchTooLarge:
+            .contentTooLarge
+        case .overloaded, .partitionUnavailable, .shuttingDown:
+            .serviceUnavailable
+        case .afterTimeout:
+            .gatewayTimeout
+        default:
+            .internalServerError
+        }
+    }
+
+    /// Whether a client may retry the same request later (sent as `Retry-After`).
+    static func isTransient(_ code: EddyError.Code) -> Bool {
+        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown
+    }
+}

@@ -1,0 +1,55 @@
+public import EddyEngine
+public import Logging
+import Hummingbird
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+
+/// Runs Eddy: the engine, and the HTTP server in front of it, until SIGTERM or SIGINT.
+///
+/// Shutdown is ordered: the HTTP server stops taking requests and finishes the ones in
+/// flight, then the engine drains its partition queues and closes storage.
+public enum Server {
+    /// - Parameter onListening: called once with the bound address, e.g. "127.0.0.1:7420".
+    public static func run(
+        configuration: ServerConfiguration,
+        logger: Logger,
+        onListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let engine = try Engine(configuration: configuration.engine, logger: logger)
+        defer { engine.close() }
+
+        let router = Router(context: BasicRequestContext.self)
+        EventRoutes(engine: engine).register(on: router)
+        ReadRoutes(engine: engine).register(on: router)
+        OperationsRoutes(engine: engine, registry: registry).register(on: router)
+
+        let application = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "eddy",
+                backlog: 1024,
+                reuseAddress: true
+            ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                onListening("\(configuration.host):\(port)")
+            },
+            logger: logger
+        )
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await services.run()
+    }
+}

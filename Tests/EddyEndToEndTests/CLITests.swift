@@ -1,0 +1,69 @@
+import EddyModel
+import EddyTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized) struct CLITests {
+    @Test func clientCommands_printOneJSONLine_andFailLoudly() async throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let s = ["--server", server.url]
+
+        let put = try CLI.run(["put", "users", "bob", #"{"name":"Bob"}"#, "--id", "cli-1"] + s)
+        #expect(put.status == 0)
+        #expect(put.lines.count == 1)
+        #expect(try JSON(parsing: put.lines[0])["ok"] == true)
+
+        let get = try CLI.run(["get", "users", "bob", "--client", "cli-test"], environment: ["EDDY_SERVER": server.url])
+        #expect(try JSON(parsing: get.lines[0])["value"] == ["name": "Bob"])
+
+        let incr = try CLI.run(["incr", "counters", "c", "n", "2.5"] + s)
+        #expect(try JSON(parsing: incr.lines[0])["value"] == ["n": 2.5])
+
+        let patch = try CLI.run(["patch", "users", "bob", #"{"age":40}"#] + s)
+        #expect(try JSON(parsing: patch.lines[0])["value"] == ["name": "Bob", "age": 40])
+
+        let conflict = try CLI.run(["insert", "users", "bob", "{}"] + s)
+        #expect(conflict.status != 0)
+        #expect(conflict.stdout.isEmpty)
+        #expect(conflict.stderr.contains("conflict"))
+
+        let scan = try CLI.run(["scan", "users", "--prefix", "b"] + s)
+        #expect(try JSON(parsing: scan.lines[0])["items"]?.arrayValue?.count == 1)
+
+        let delete = try CLI.run(["delete", "users", "bob"] + s)
+        #expect(try JSON(parsing: delete.lines[0])["deleted"] == true)
+
+        let badJSON = try CLI.run(["put", "users", "x", "{nope"] + s)
+        #expect(badJSON.status != 0)
+        #expect(badJSON.stderr.contains("not valid JSON"))
+
+        let unreachable = try CLI.run(["get", "users", "x", "--server", "http://127.0.0.1:1"])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.stderr.contains("cannot reach the server"))
+    }
+
+    @Test func send_printsOneResultPerLineInOrder_includingErrors() async throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let input = """
+            {"id":"s1","op":"incr","table":"counters","key":"s","field":"n"}
+            {"op":"incr","table":"counters","key":"s","field":"n"}
+            this is not json
+            {"op":"get","table":"counters","key":"s"}
+
+            {"id":"s1","op":"incr","table":"counters","key":"s","field":"n"}
+            """
+        let run = try CLI.run(["send", "--server", server.url, "--batch-size", "2"], stdin: input)
+        let results = try run.lines.map { try JSON(parsing: $0) }
+        #expect(results.count == 5)
+        #expect(results[0]["value"] == ["n": 1])
+        #expect(results[1]["value"] == ["n": 2])
+        #expect(results[2]["error"]?["code"] == "malformed_json")
+        #expect(results[3]["value"] == ["n": 2])
+        #expect(results[4] == results[0])
+        #expect(run.status != 0, "a failed line makes the exit status non-zero")
+    }
+}

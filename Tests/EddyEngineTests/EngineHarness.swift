@@ -1,0 +1,47 @@
+@testable import EddyEngine
+import EddyModel
+import Foundation
+import Logging
+
+/// An engine on a fresh temp directory, and shorthand for sending events to it.
+///
+/// Unchecked Sendable: tests replace `engine` only in `restart()`, never while sends run.
+final class EngineHarness: @unchecked Sendable {
+    let directory: String
+    var configuration: EngineConfiguration
+    private(set) var engine: Engine
+
+    init(_ adjust: (inout EngineConfiguration) -> Void = { _ in }) throws {
+        directory = NSTemporaryDirectory() + "eddy-engine-\(UUID().uuidString.prefix(8))"
+        var configuration = EngineConfiguration(dataDirectory: directory)
+        configuration.tables = ["users", "counters", "stock"]
+        adjust(&configuration)
+        self.configuration = configuration
+        engine = try Engine(configuration: configuration, logger: Logger(label: "test"))
+    }
+
+    deinit {
+        engine.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Closes and reopens the engine on the same directory, as a restart would.
+    func restart(_ adjust: (inout EngineConfiguration) -> Void = { _ in }) throws {
+        engine.close()
+        adjust(&configuration)
+        engine = try Engine(configuration: configuration, logger: Logger(label: "test"))
+    }
+
+    func send(_ event: JSON) async throws -> EventResult {
+        await engine.handle(try Event(json: event, limits: configuration.limits))
+    }
+
+    /// Sends and returns the parsed result object.
+    func result(_ event: JSON) async throws -> JSON {
+        try JSON(parsing: try await send(event).body)
+    }
+
+    func partition(of table: String, _ key: String) -> Int {
+        Partitioner(count: configuration.partitions).partition(table: table, key: key)
+    }
+}

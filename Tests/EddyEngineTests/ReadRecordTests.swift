@@ -1,0 +1,48 @@
+import Crypto
+@testable import EddyEngine
+import EddyLog
+import EddyModel
+import EddyStorage
+import Testing
+
+@Suite struct ReadRecordTests {
+    /// Reads the log record of partition `p` at `offset` straight from the data directory.
+    static func record(_ h: EngineHarness, partition p: Int, offset: UInt64) throws -> LogPayload? {
+        h.engine.close()
+        let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
+        defer { database.close() }
+        let log = try EmbeddedLog(database: database, partition: p)
+        guard let entry = try log.read(from: offset, limit: 1).first else { return nil }
+        return try LogPayload(decoding: entry.payload)
+    }
+
+    @Test func get_isLoggedWithClient_digest_andTheWriteBehindTheAnswer() async throws {
+        let h = try EngineHarness()
+        let put = try await h.result(["op": "put", "table": "stock", "key": "widget", "value": ["count": 7]])
+        let get = try await h.result(["op": "get", "table": "stock", "key": "widget", "client": "shop-42"])
+        let p = h.partition(of: "stock", "widget")
+        let readOffset = try #require(Position(token: get["position"]?.stringValue ?? "").offsets[p])
+        let writeOffset = try #require(Position(token: put["position"]?.stringValue ?? "").offsets[p])
+        let payload = try #require(try Self.record(h, partition: p, offset: readOffset))
+        #expect(payload.event.client == "shop-42")
+        #expect(payload.event.op == .get)
+        guard case .read(let record) = payload.outcome else {
+            Issue.record("expected a read record, got \(payload.outcome)")
+            return
+        }
+        #expect(record.sources == [ReadRecord.Source(table: "stock", key: "widget", producedAt: writeOffset)])
+        #expect(record.digest == Array(SHA256.hash(data: (["count": 7] as JSON).serialized())))
+        #expect(record.answer == nil, "server-assigned read IDs keep only the digest")
+    }
+
+    @Test func get_withReadLoggingOff_writesNoRecord() async throws {
+        let h = try EngineHarness { $0.logsReads = false }
+        _ = try await h.result(["op": "put", "table": "stock", "key": "w", "value": 1])
+        let get = try await h.result(["op": "get", "table": "stock", "key": "w"])
+        #expect(get["value"] == 1)
+        #expect(get["id"] == nil)
+        let p = h.partition(of: "stock", "w")
+        #expect(h.engine.appliedOffset(partition: p) == 1)
+        #expect(try Self.record(h, partition: p, offset: 2) == nil)
+    }
+}

@@ -1,0 +1,95 @@
+@testable import EddyEngine
+import EddyLog
+import EddyModel
+import EddyStorage
+import Foundation
+import Logging
+import Testing
+
+@Suite struct RecoveryTests {
+    @Test func start_replaysLogRecordsTheStateHasNotApplied() async throws {
+        let h = try EngineHarness()
+        _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
+        let p = h.partition(of: "users", "k")
+        h.engine.close()
+        // A log that commits apart from state (a distributed log) can crash between the two:
+        // append a record with no state writes, as such a crash would leave it.
+        do {
+            let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
+            defer { database.close() }
+            let log = try EmbeddedLog(database: database, partition: p)
+            let event = Event(id: "gap-1", op: .put, table: "users", key: "k", value: 2)
+            let payload = LogPayload(epoch: 1, timestampMs: 0, event: event, outcome: .applied([Change(table: "users", key: "k", value: JSON(2).serialized())]))
+            try log.append([payload.encoded()], with: WriteBatch(), sync: true)
+        }
+        try h.restart()
+        let get = try await h.result(["op": "get", "table": "users", "key": "k"])
+        #expect(get["value"] == 2)
+        // The replayed event's ID is known again: a retry is not applied twice.
+        let retry = try await h.send(["id": "gap-1", "op": "put", "table": "users", "key": "k", "value": 2])
+        #expect(retry.replayed)
+    }
+
+    @Test func start_withDamagedTailRecord_refusesThatPartitionOnly() async throws {
+        let h = try EngineHarness()
+        _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
+        let p = h.partition(of: "users", "k")
+        h.engine.close()
+        do {
+            let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
+            defer { database.close() }
+            let family = database.columnFamily(EmbeddedLog.columnFamily)
+            var key = BinaryWriter()
+            key.write(UInt16(p))
+            key.write(UInt64(1))
+            var value = try #require(try database.get(family, key: key.bytes))
+            value[value.count - 2] ^= 0x20
+            let batch = WriteBatch()
+            batch.put(family, key: key.bytes, value: value)
+            try database.write(batch, sync: true)
+        }
+        try h.restart()
+        guard case .failed(let reason) = h.engine.partitionHealth[p] else {
+            Issue.record("partition \(p) should refuse to serve")
+            return
+        }
+        #expect(reason.contains("corrupt"))
+        let refused = try await h.send(["op": "get", "table": "users", "key": "k"])
+        #expect(refused.error?.code == .partitionUnavailable)
+        // Other partitions keep serving.
+        var otherKey = "other-0"
+        var index = 0
+        while h.partition(of: "users", otherKey) == p {
+            index += 1
+            otherKey = "other-\(index)"
+        }
+        #expect(try await h.send(["op": "put", "table": "users", "key": .string(otherKey), "value": 1]).error == nil)
+    }
+
+    @Test func start_withDifferentPartitionCount_isRefusedWithReason() async throws {
+        let h = try EngineHarness()
+        h.engine.close()
+        var configuration = h.configuration
+        configuration.partitions = 4
+        #expect {
+            _ = try Engine(configuration: configuration, logger: Logger(label: "test"))
+        } throws: { error in
+            "\(error)".contains("created with 8 partitions")
+        }
+        try h.restart()
+    }
+
+    @Test func fullInbox_answersOverloaded_neverDropsSilently() async throws {
+        let h = try EngineHarness {
+            $0.inboxEventsMax = 1
+            $0.groupEventsMax = 1
+        }
+        let events = try (0..<200).map { _ in try Event(json: ["op": "incr", "table": "counters", "key": "c", "field": "n"], limits: Limits()) }
+        let results = await h.engine.handle(batch: events)
+        let applied = results.filter { $0.error == nil }.count
+        let overloaded = results.filter { $0.error?.code == .overloaded }.count
+        #expect(overloaded > 0)
+        #expect(applied + overloaded == 200)
+        #expect(try await h.result(["op": "get", "table": "counters", "key": "c"])["value"] == ["n": .number(Double(applied))])
+    }
+}
