@@ -3,6 +3,7 @@ public import Logging
 import EddyLog
 import EddyStorage
 import Foundation
+import Synchronization
 
 /// The engine: opens the data directory, runs one operator per partition, and routes events
 /// to them. Every request, read or write, goes through here as events.
@@ -16,6 +17,7 @@ public final class Engine: Sendable {
     private let applied: AppliedOffsets
     private let metrics: EngineMetrics
     private let logger: Logger
+    private let closed = Atomic<Bool>(false)
 
     public struct StartupError: Error, CustomStringConvertible {
         public var description: String
@@ -61,7 +63,9 @@ public final class Engine: Sendable {
     }
 
     /// Stops taking events, lets every operator finish its queue, then closes storage.
+    /// Calling it again does nothing.
     public func close() {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         operators.forEach { $0.stop() }
         database.close()
         logger.info("engine stopped")
@@ -120,10 +124,7 @@ public final class Engine: Sendable {
 
         let gather = Gather(count: plan.count)
         for (slot, piece) in plan.enumerated() {
-            let work = PartitionWork(event: events[piece.event]) { gather.deliver($0, at: slot) }
-            if !operators[piece.partition].submit(work) {
-                gather.deliver(.failure(EddyError(.overloaded, "partition \(piece.partition) has \(configuration.inboxEventsMax) events queued; retry shortly")), at: slot)
-            }
+            operators[piece.partition].submit(PartitionWork(event: events[piece.event]) { gather.deliver($0, at: slot) })
         }
         let replies = await gather.wait()
 

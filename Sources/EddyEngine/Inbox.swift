@@ -16,14 +16,19 @@ final class Inbox<Item: Sendable>: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    /// Adds `item` unless the inbox is full or closed. Returns whether it was added.
-    func offer(_ item: Item) -> Bool {
+    enum OfferResult {
+        case accepted, full, closed
+    }
+
+    /// Adds `item` unless the inbox is full or closed.
+    func offer(_ item: Item) -> OfferResult {
         condition.lock()
         defer { condition.unlock() }
-        guard !closed, items.count - head < capacity else { return false }
+        if closed { return .closed }
+        guard items.count - head < capacity else { return .full }
         items.append(item)
         condition.signal()
-        return true
+        return .accepted
     }
 
     /// Waits for at least one item and takes up to `max`. Returns empty only once closed and drained.

@@ -40,9 +40,17 @@ final class PartitionOperator: Sendable {
     var currentHealth: PartitionHealth { health.withLock { $0 } }
     var queueDepth: Int { inbox.depth }
 
-    /// Queues `work`. Returns false when the inbox is full or closed; the caller answers 503.
-    func submit(_ work: PartitionWork) -> Bool {
-        inbox.offer(work)
+    /// Queues `work`, or answers it at once with 503 `overloaded` (inbox full) or
+    /// `shutting_down` (inbox closed). Never drops it silently.
+    func submit(_ work: PartitionWork) {
+        switch inbox.offer(work) {
+        case .accepted:
+            return
+        case .full:
+            work.reply(.failure(EddyError(.overloaded, "partition \(partition) has \(inbox.capacity) events queued; retry shortly")))
+        case .closed:
+            work.reply(.failure(EddyError(.shuttingDown, "the server is shutting down")))
+        }
     }
 
     func start() {

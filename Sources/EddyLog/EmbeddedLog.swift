@@ -11,8 +11,9 @@ public import EddyStorage
 ///
 /// Key: partition (2 bytes) + offset (8 bytes), big-endian, so records iterate in order.
 /// Value: format byte, record hash (32 bytes), payload.
-/// Offset 0 holds the truncation anchor once retention has removed records: the hash of the
-/// last removed record, so the first kept record can still be verified.
+/// Offset 0 holds the truncation anchor once retention has removed records: the offset and
+/// hash of the last removed record, so the first kept record can still be verified and, if
+/// every record was removed, the log still continues from where it was.
 public final class EmbeddedLog: PartitionLog {
     public static let columnFamily = "log"
     static let formatVersion: UInt8 = 1
@@ -32,12 +33,13 @@ public final class EmbeddedLog: PartitionLog {
         self.partition = partition
         family = database.columnFamily(Self.columnFamily)
         let genesis = HashChain.genesis(partition: partition)
-        let anchor = try database.get(family, key: Self.key(partition, 0)).map { Array($0.dropFirst()) }
+        let anchor = try Self.readAnchor(database, family, partition: partition)
         let first = try database.scanFirstKey(family, from: Self.key(partition, 1), to: Self.key(partition + 1, 0))
         guard let tail = try database.last(family, from: Self.key(partition, 1), to: Self.key(partition + 1, 0)) else {
-            nextOffset = 1
-            firstOffset = 1
-            lastHash = genesis
+            // Empty: either never written, or retention removed every record.
+            nextOffset = (anchor?.offset ?? 0) + 1
+            firstOffset = nextOffset
+            lastHash = anchor?.hash ?? genesis
             return
         }
         let tailOffset = Self.offset(fromKey: tail.key)
@@ -51,8 +53,8 @@ public final class EmbeddedLog: PartitionLog {
             previousHash = genesis
         } else if tailOffset > firstKeyOffset {
             previousHash = try readOne(tailOffset - 1).hash
-        } else if let anchor, anchor.count == HashChain.hashBytes {
-            previousHash = anchor
+        } else if let anchor, anchor.offset == tailOffset - 1 {
+            previousHash = anchor.hash
         } else {
             throw LogError.corrupt(partition: partition, offset: tailOffset, reason: "records before it are missing and no truncation anchor is stored")
         }
@@ -123,7 +125,11 @@ public final class EmbeddedLog: PartitionLog {
         let anchorHash = try readOne(end - 1).hash
         let batch = WriteBatch()
         batch.deleteRange(family, from: Self.key(partition, 1), to: Self.key(partition, end))
-        batch.put(family, key: Self.key(partition, 0), value: [Self.formatVersion] + anchorHash)
+        var anchor = BinaryWriter(capacity: 41)
+        anchor.write(Self.formatVersion)
+        anchor.writeRaw(anchorHash)
+        anchor.write(end - 1)
+        batch.put(family, key: Self.key(partition, 0), value: anchor.bytes)
         // Not synced: losing a truncation in a crash only means it is done again.
         try database.write(batch, sync: false)
         firstOffset = end
@@ -132,8 +138,8 @@ public final class EmbeddedLog: PartitionLog {
     /// The hash the record at `offset` links to.
     private func hash(before offset: Offset) throws -> [UInt8] {
         if offset == 1 { return HashChain.genesis(partition: partition) }
-        if offset == firstOffset, let anchor = try database.get(family, key: Self.key(partition, 0)) {
-            return Array(anchor.dropFirst())
+        if offset == firstOffset, let anchor = try Self.readAnchor(database, family, partition: partition), anchor.offset == offset - 1 {
+            return anchor.hash
         }
         return try readOne(offset - 1).hash
     }
@@ -144,6 +150,18 @@ public final class EmbeddedLog: PartitionLog {
             throw LogError.corrupt(partition: partition, offset: offset, reason: "record is missing")
         }
         return try Self.decode(value, partition: partition, offset: offset)
+    }
+
+    /// The truncation anchor: the last removed record's offset and hash, if any were removed.
+    static func readAnchor(_ database: Database, _ family: ColumnFamily, partition: Int) throws -> (offset: Offset, hash: [UInt8])? {
+        guard let value = try database.get(family, key: key(partition, 0)) else { return nil }
+        var reader = BinaryReader(value)
+        guard value.count == 1 + HashChain.hashBytes + 8, (try? reader.readUInt8()) == formatVersion,
+              let hash = try? reader.readRaw(count: HashChain.hashBytes), let offset = try? reader.readUInt64()
+        else {
+            throw LogError.corrupt(partition: partition, offset: 0, reason: "truncation anchor is damaged")
+        }
+        return (offset, Array(hash))
     }
 
     static func key(_ partition: Int, _ offset: Offset) -> [UInt8] {

@@ -24,6 +24,7 @@ public enum Server {
         defer { engine.close() }
 
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
         EventRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)

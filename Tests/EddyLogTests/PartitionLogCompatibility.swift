@@ -1,0 +1,523 @@
+import EddyLog
+import EddyStorage
+import Testing
+
+/// The behaviour every `PartitionLog` must show, written once and run against each
+/// implementation (in the style of swift-configuration's `ProviderCompatTest`).
+///
+/// An implementation's test target instantiates it with a factory and runs every behaviour:
+///
+///     let compat = PartitionLogCompatibility { database, partition in
+///         try EmbeddedLog(database: database, partition: partition)
+///     }
+///     @Test(arguments: PartitionLogCompatibility.Behaviour.allCases)
+///     func satisfiesContract(_ behaviour: PartitionLogCompatibility.Behaviour) throws {
+///         try compat.run(behaviour)
+///     }
+///
+/// The factory is called with the partition's local `Database` (the one `stateWrites` go to)
+/// each time the suite wants a log instance: at start, and again to simulate a restart,
+/// either on the same `Database` or on a closed-and-reopened one. A log that keeps its
+/// records elsewhere (NATS JetStream) must find them again from the factory alone.
+struct PartitionLogCompatibility: Sendable {
+    typealias Factory = @Sendable (Database, Int) throws -> any PartitionLog
+
+    /// Column families the database is opened with; must include `stateFamily` and whatever the log needs.
+    var columnFamilies: [String]
+    /// The family the suite's `stateWrites` put into.
+    var stateFamily: String
+    /// The partition most behaviours use; the independence behaviour also uses the next two.
+    var partition: Int
+    var makeLog: Factory
+
+    init(
+        columnFamilies: [String] = [EmbeddedLog.columnFamily, "state"],
+        stateFamily: String = "state",
+        partition: Int = 3,
+        makeLog: @escaping Factory
+    ) {
+        self.columnFamilies = columnFamilies
+        self.stateFamily = stateFamily
+        self.partition = partition
+        self.makeLog = makeLog
+    }
+
+    /// One entry per behaviour, named after it, so a parameterized test reports each case by name.
+    enum Behaviour: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case emptyLog_startsAtOffsetOneWithGenesisHash
+        case append_returnsContiguousOffsetsStartingAtNextOffset
+        case append_noPayloads_returnsEmptyRangeAndKeepsTail
+        case read_returnsPayloadsInOrderWithTheirOffsets
+        case read_respectsLimit
+        case read_atOrPastEnd_returnsNothing
+        case append_withStateWrites_makesRecordsAndStateVisibleTogether
+        case append_withStateWrites_unsynced_survivesDatabaseReopenTogether
+        case entries_chainHashesFromGenesis
+        case append_thenNewInstanceOnSameDatabase_keepsTailAndChain
+        case append_thenReopenedDatabase_keepsTailAndChain
+        case partitions_inOneDatabase_areIndependent
+        case truncate_removesOldRecordsAndMovesFirstOffset
+        case truncate_atOrBeforeFirstOffset_changesNothing
+        case truncate_beyondNextOffset_keepsTail
+        case truncate_thenAppend_continuesChain
+        case truncate_thenReopen_keepsFirstOffsetTailAndAnchor
+        case truncate_twice_thenReopen_verifiesFromNewFirstOffset
+        case truncate_everything_thenReopen_keepsNextOffsetAndLastHash
+
+        var testDescription: String { rawValue }
+    }
+
+    func run(_ behaviour: Behaviour) throws {
+        switch behaviour {
+        case .emptyLog_startsAtOffsetOneWithGenesisHash: try emptyLog_startsAtOffsetOneWithGenesisHash()
+        case .append_returnsContiguousOffsetsStartingAtNextOffset: try append_returnsContiguousOffsetsStartingAtNextOffset()
+        case .append_noPayloads_returnsEmptyRangeAndKeepsTail: try append_noPayloads_returnsEmptyRangeAndKeepsTail()
+        case .read_returnsPayloadsInOrderWithTheirOffsets: try read_returnsPayloadsInOrderWithTheirOffsets()
+        case .read_respectsLimit: try read_respectsLimit()
+        case .read_atOrPastEnd_returnsNothing: try read_atOrPastEnd_returnsNothing()
+        case .append_withStateWrites_makesRecordsAndStateVisibleTogether: try append_withStateWrites_makesRecordsAndStateVisibleTogether()
+        case .append_withStateWrites_unsynced_survivesDatabaseReopenTogether: try append_withStateWrites_unsynced_survivesDatabaseReopenTogether()
+        case .entries_chainHashesFromGenesis: try entries_chainHashesFromGenesis()
+        case .append_thenNewInstanceOnSameDatabase_keepsTailAndChain: try append_thenNewInstanceOnSameDatabase_keepsTailAndChain()
+        case .append_thenReopenedDatabase_keepsTailAndChain: try append_thenReopenedDatabase_keepsTailAndChain()
+        case .partitions_inOneDatabase_areIndependent: try partitions_inOneDatabase_areIndependent()
+        case .truncate_removesOldRecordsAndMovesFirstOffset: try truncate_removesOldRecordsAndMovesFirstOffset()
+        case .truncate_atOrBeforeFirstOffset_changesNothing: try truncate_atOrBeforeFirstOffset_changesNothing()
+        case .truncate_beyondNextOffset_keepsTail: try truncate_beyondNextOffset_keepsTail()
+        case .truncate_thenAppend_continuesChain: try truncate_thenAppend_continuesChain()
+        case .truncate_thenReopen_keepsFirstOffsetTailAndAnchor: try truncate_thenReopen_keepsFirstOffsetTailAndAnchor()
+        case .truncate_twice_thenReopen_verifiesFromNewFirstOffset: try truncate_twice_thenReopen_verifiesFromNewFirstOffset()
+        case .truncate_everything_thenReopen_keepsNextOffsetAndLastHash: try truncate_everything_thenReopen_keepsNextOffsetAndLastHash()
+        }
+    }
+
+    // MARK: - Empty log and appends
+
+    func emptyLog_startsAtOffsetOneWithGenesisHash() throws {
+        try withLog { _, log throws in
+            #expect(log.partition == partition)
+            #expect(log.nextOffset == 1)
+            #expect(log.firstOffset == 1)
+            #expect(log.lastHash == HashChain.genesis(partition: partition))
+            #expect(log.lastHash.count == HashChain.hashBytes)
+            #expect(try log.read(from: 1, limit: 10).isEmpty)
+        }
+    }
+
+    func append_returnsContiguousOffsetsStartingAtNextOffset() throws {
+        try withLog { _, log throws in
+            #expect(try log.append([payload(1), payload(2), payload(3)], with: WriteBatch(), sync: true) == 1..<4)
+            #expect(log.nextOffset == 4)
+            #expect(try log.append([payload(4)], with: WriteBatch(), sync: false) == 4..<5)
+            #expect(try log.append([payload(5), payload(6)], with: WriteBatch(), sync: true) == 5..<7)
+            #expect(log.nextOffset == 7)
+            #expect(log.firstOffset == 1)
+            #expect(try log.read(from: 1, limit: 100).map(\.offset) == Array(1...6))
+        }
+    }
+
+    func append_noPayloads_returnsEmptyRangeAndKeepsTail() throws {
+        try withLog { _, log throws in
+            try log.append([payload(1), payload(2)], with: WriteBatch(), sync: true)
+            let tail = log.lastHash
+            let range = try log.append([], with: WriteBatch(), sync: true)
+            #expect(range.isEmpty)
+            #expect(range.lowerBound == 3)
+            #expect(log.nextOffset == 3)
+            #expect(log.lastHash == tail)
+            #expect(try log.append([payload(3)], with: WriteBatch(), sync: true) == 3..<4)
+        }
+    }
+
+    // MARK: - Reads
+
+    func read_returnsPayloadsInOrderWithTheirOffsets() throws {
+        try withLog { _, log throws in
+            let big = [UInt8]((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let binary: [UInt8] = [0, 0xFF, 0, 1, 0x80]
+            let payloads = [payload(1), [], big, binary] + (5...12).map { payload($0) }
+            // Several appends, read back in one call.
+            try log.append(Array(payloads[0..<3]), with: WriteBatch(), sync: true)
+            try log.append([payloads[3]], with: WriteBatch(), sync: true)
+            try log.append(Array(payloads[4...]), with: WriteBatch(), sync: false)
+            let entries = try log.read(from: 1, limit: 100)
+            #expect(entries.map(\.offset) == Array(1...UInt64(payloads.count)))
+            #expect(entries.map(\.payload) == payloads)
+            // From the middle.
+            let middle = try log.read(from: 4, limit: 100)
+            #expect(middle.map(\.offset) == Array(4...UInt64(payloads.count)))
+            #expect(middle.map(\.payload) == Array(payloads[3...]))
+            // The same entries as the full read, hashes included.
+            #expect(middle == Array(entries[3...]))
+        }
+    }
+
+    func read_respectsLimit() throws {
+        try withLog { _, log throws in
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            #expect(try log.read(from: 1, limit: 1).map(\.offset) == [1])
+            #expect(try log.read(from: 1, limit: 3).map(\.offset) == [1, 2, 3])
+            #expect(try log.read(from: 4, limit: 3).map(\.payload) == [payload(4), payload(5), payload(6)])
+            #expect(try log.read(from: 8, limit: 3).map(\.offset) == [8, 9, 10])
+            #expect(try log.read(from: 9, limit: 3).map(\.offset) == [9, 10])
+            #expect(try log.read(from: 10, limit: 1).map(\.offset) == [10])
+            // Paging with the limit visits every record once, in order.
+            var paged: [Offset] = []
+            var next: Offset = 1
+            for _ in 0..<10 {
+                let page = try log.read(from: next, limit: 4)
+                guard let last = page.last else { break }
+                #expect(page.count <= 4)
+                paged += page.map(\.offset)
+                next = last.offset + 1
+            }
+            #expect(paged == Array(1...10))
+        }
+    }
+
+    func read_atOrPastEnd_returnsNothing() throws {
+        try withLog { _, log throws in
+            #expect(try log.read(from: 1, limit: 5).isEmpty)
+            #expect(try log.read(from: 7, limit: 5).isEmpty)
+            try log.append([payload(1), payload(2)], with: WriteBatch(), sync: true)
+            #expect(try log.read(from: 3, limit: 5).isEmpty)
+            #expect(try log.read(from: 4, limit: 5).isEmpty)
+            #expect(try log.read(from: 1_000_000, limit: 5).isEmpty)
+            #expect(try log.read(from: .max, limit: 5).isEmpty)
+        }
+    }
+
+    // MARK: - State writes
+
+    func append_withStateWrites_makesRecordsAndStateVisibleTogether() throws {
+        try withLog { store, log throws in
+            let db = store.database
+            let state = db.columnFamily(stateFamily)
+            try log.append([payload(1)], with: WriteBatch(), sync: true)
+
+            let writes = WriteBatch()
+            writes.put(state, key: bytes("applied"), value: bytes("through 3"))
+            writes.put(state, key: bytes("k"), value: bytes("v"))
+            // Prepared but not appended: neither the state nor the records exist.
+            #expect(try db.get(state, key: bytes("applied")) == nil)
+            #expect(try log.read(from: 2, limit: 10).isEmpty)
+
+            try db.withSnapshot { before throws in
+                #expect(try log.append([payload(2), payload(3)], with: writes, sync: true) == 2..<4)
+                // A view from before the append holds neither part.
+                #expect(try db.get(state, key: bytes("applied"), snapshot: before) == nil)
+                #expect(try db.get(state, key: bytes("k"), snapshot: before) == nil)
+            }
+            // After it, both parts.
+            #expect(try db.get(state, key: bytes("applied")) == bytes("through 3"))
+            #expect(try db.get(state, key: bytes("k")) == bytes("v"))
+            #expect(try log.read(from: 2, limit: 10).map(\.payload) == [payload(2), payload(3)])
+
+            // And still both parts after a restart on the reopened database.
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.nextOffset == 4)
+            #expect(try reopened.read(from: 1, limit: 10).map(\.payload) == [payload(1), payload(2), payload(3)])
+            #expect(try store.database.get(store.database.columnFamily(stateFamily), key: bytes("applied")) == bytes("through 3"))
+        }
+    }
+
+    func append_withStateWrites_unsynced_survivesDatabaseReopenTogether() throws {
+        try withLog { store, log throws in
+            for group in 0..<5 {
+                let writes = WriteBatch()
+                writes.put(store.database.columnFamily(stateFamily), key: bytes("group \(group)"), value: bytes("\(group)"))
+                try log.append([payload(group * 2 + 1), payload(group * 2 + 2)], with: writes, sync: false)
+            }
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            let state = store.database.columnFamily(stateFamily)
+            let entries = try reopened.read(from: 1, limit: 100)
+            // Each group's state write is present exactly when its records are.
+            for group in 0..<5 {
+                let recordsPresent = entries.contains { $0.offset == UInt64(group * 2 + 2) }
+                let statePresent = try store.database.get(state, key: bytes("group \(group)")) != nil
+                #expect(recordsPresent == statePresent, "group \(group)")
+            }
+            // A clean close loses nothing.
+            #expect(entries.count == 10)
+            #expect(reopened.nextOffset == 11)
+        }
+    }
+
+    // MARK: - Hash chain
+
+    func entries_chainHashesFromGenesis() throws {
+        try withLog { _, log throws in
+            let genesis = HashChain.genesis(partition: partition)
+            let first = try log.append([payload(1)], with: WriteBatch(), sync: true)
+            #expect(first == 1..<2)
+            #expect(log.lastHash == HashChain.link(previous: genesis, offset: 1, payload: payload(1)))
+            try log.append((2...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            let entries = try log.read(from: 1, limit: 100)
+            #expect(entries.count == 6)
+            #expect(entries.map(\.hash) == expectedHashes(of: entries, after: genesis))
+            #expect(entries.allSatisfy { $0.hash.count == HashChain.hashBytes })
+            #expect(log.lastHash == entries.last?.hash)
+            // Same payload at a different offset gives a different hash.
+            try log.append([payload(1)], with: WriteBatch(), sync: true)
+            let again = try #require(try log.read(from: 7, limit: 1).first)
+            #expect(again.payload == entries[0].payload)
+            #expect(again.hash != entries[0].hash)
+            #expect(again.hash == HashChain.link(previous: entries[5].hash, offset: 7, payload: payload(1)))
+            // A read starting mid-log links its first entry to the stored previous one.
+            let tail = try log.read(from: 4, limit: 100)
+            #expect(tail.map(\.hash) == expectedHashes(of: tail, after: entries[2].hash))
+        }
+    }
+
+    // MARK: - Restart
+
+    func append_thenNewInstanceOnSameDatabase_keepsTailAndChain() throws {
+        try withLog { store, log throws in
+            try log.append((1...5).map { payload($0) }, with: WriteBatch(), sync: true)
+            let tail = log.lastHash
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.nextOffset == 6)
+            #expect(reopened.firstOffset == 1)
+            #expect(reopened.lastHash == tail)
+            #expect(try reopened.read(from: 1, limit: 10) == (try log.read(from: 1, limit: 10)))
+            // Appending continues the chain where the old instance stopped.
+            #expect(try reopened.append([payload(6)], with: WriteBatch(), sync: true) == 6..<7)
+            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
+            let entries = try reopened.read(from: 1, limit: 10)
+            #expect(entries.map(\.hash) == expectedHashes(of: entries, after: HashChain.genesis(partition: partition)))
+        }
+    }
+
+    func append_thenReopenedDatabase_keepsTailAndChain() throws {
+        try withLog { store, log throws in
+            try log.append((1...3).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((4...7).map { payload($0) }, with: WriteBatch(), sync: false)
+            let tail = log.lastHash
+            let before = try log.read(from: 1, limit: 10)
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.partition == partition)
+            #expect(reopened.nextOffset == 8)
+            #expect(reopened.firstOffset == 1)
+            #expect(reopened.lastHash == tail)
+            #expect(try reopened.read(from: 1, limit: 10) == before)
+            try reopened.append([payload(8)], with: WriteBatch(), sync: true)
+            // And once more, so the second restart also sees the appended record.
+            try store.reopenDatabase()
+            let again = try makeLog(store.database, partition)
+            #expect(again.nextOffset == 9)
+            #expect(again.lastHash == HashChain.link(previous: tail, offset: 8, payload: payload(8)))
+        }
+    }
+
+    // MARK: - Partitions
+
+    func partitions_inOneDatabase_areIndependent() throws {
+        try withStore { store throws in
+            let p = partition, q = partition + 1, r = partition + 2
+            #expect(HashChain.genesis(partition: p) != HashChain.genesis(partition: q))
+            let logP = try makeLog(store.database, p)
+            let logQ = try makeLog(store.database, q)
+            let logR = try makeLog(store.database, r)
+            #expect(logQ.lastHash == HashChain.genesis(partition: q))
+            // Interleaved appends; the same payload goes to both partitions first.
+            #expect(try logP.append([bytes("same")], with: WriteBatch(), sync: true) == 1..<2)
+            #expect(try logQ.append([bytes("same")], with: WriteBatch(), sync: true) == 1..<2)
+            #expect(try logP.append([payload(2, partition: p), payload(3, partition: p)], with: WriteBatch(), sync: true) == 2..<4)
+            #expect(try logQ.append([payload(2, partition: q)], with: WriteBatch(), sync: true) == 2..<3)
+            #expect(logP.nextOffset == 4)
+            #expect(logQ.nextOffset == 3)
+            #expect(logP.lastHash != logQ.lastHash)
+
+            let entriesP = try logP.read(from: 1, limit: 10)
+            let entriesQ = try logQ.read(from: 1, limit: 10)
+            #expect(entriesP.map(\.payload) == [bytes("same"), payload(2, partition: p), payload(3, partition: p)])
+            #expect(entriesQ.map(\.payload) == [bytes("same"), payload(2, partition: q)])
+            #expect(entriesP[0].hash != entriesQ[0].hash)
+            #expect(entriesP.map(\.hash) == expectedHashes(of: entriesP, after: HashChain.genesis(partition: p)))
+            #expect(entriesQ.map(\.hash) == expectedHashes(of: entriesQ, after: HashChain.genesis(partition: q)))
+            // The untouched neighbour stays empty, also after a restart.
+            #expect(logR.nextOffset == 1)
+            #expect(try logR.read(from: 1, limit: 10).isEmpty)
+
+            // Truncating one partition leaves the other alone.
+            try logP.truncate(before: 3)
+            #expect(logQ.firstOffset == 1)
+            #expect(try logQ.read(from: 1, limit: 10) == entriesQ)
+
+            try store.reopenDatabase()
+            let reP = try makeLog(store.database, p)
+            let reQ = try makeLog(store.database, q)
+            let reR = try makeLog(store.database, r)
+            #expect(reP.nextOffset == 4)
+            #expect(reP.firstOffset == 3)
+            #expect(reP.lastHash == entriesP[2].hash)
+            #expect(reQ.nextOffset == 3)
+            #expect(reQ.firstOffset == 1)
+            #expect(reQ.lastHash == entriesQ[1].hash)
+            #expect(reR.nextOffset == 1)
+            #expect(reR.lastHash == HashChain.genesis(partition: r))
+            #expect(try reQ.read(from: 1, limit: 10) == entriesQ)
+        }
+    }
+
+    // MARK: - Truncation
+
+    func truncate_removesOldRecordsAndMovesFirstOffset() throws {
+        try withLog { _, log throws in
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            let all = try log.read(from: 1, limit: 100)
+            let tail = log.lastHash
+            try log.truncate(before: 5)
+            #expect(log.firstOffset == 5)
+            #expect(log.nextOffset == 11)
+            #expect(log.lastHash == tail)
+            for offset: Offset in [0, 1, 4] {
+                #expect(throws: LogError.truncated(partition: partition, requested: offset, firstRetained: 5)) {
+                    try log.read(from: offset, limit: 10)
+                }
+            }
+            // The first kept record still verifies (its link to the removed record 4 is anchored).
+            let kept = try log.read(from: 5, limit: 100)
+            #expect(kept == Array(all[4...]))
+            #expect(try log.read(from: 5, limit: 1).map(\.offset) == [5])
+            #expect(try log.read(from: 7, limit: 100) == Array(all[6...]))
+        }
+    }
+
+    func truncate_atOrBeforeFirstOffset_changesNothing() throws {
+        try withLog { _, log throws in
+            try log.truncate(before: 1)
+            try log.truncate(before: 5)  // empty log: nothing to remove
+            #expect(log.firstOffset == 1)
+            #expect(log.nextOffset == 1)
+            try log.append((1...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.truncate(before: 0)
+            try log.truncate(before: 1)
+            #expect(log.firstOffset == 1)
+            #expect(try log.read(from: 1, limit: 10).count == 6)
+            try log.truncate(before: 4)
+            try log.truncate(before: 3)
+            try log.truncate(before: 4)
+            #expect(log.firstOffset == 4)
+            #expect(try log.read(from: 4, limit: 10).map(\.payload) == (4...6).map { payload($0) })
+        }
+    }
+
+    func truncate_beyondNextOffset_keepsTail() throws {
+        try withLog { _, log throws in
+            try log.append((1...4).map { payload($0) }, with: WriteBatch(), sync: true)
+            let tail = log.lastHash
+            try log.truncate(before: 100)
+            #expect(log.nextOffset == 5)
+            #expect(log.lastHash == tail)
+            #expect(log.firstOffset <= 5)
+            #expect(try log.read(from: 5, limit: 10).isEmpty)
+            #expect(try log.append([payload(5)], with: WriteBatch(), sync: true) == 5..<6)
+            #expect(log.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5)))
+            #expect(try log.read(from: 5, limit: 10).map(\.payload) == [payload(5)])
+        }
+    }
+
+    func truncate_thenAppend_continuesChain() throws {
+        try withLog { _, log throws in
+            try log.append((1...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            let sixth = log.lastHash
+            try log.truncate(before: 4)
+            #expect(try log.append([payload(7), payload(8)], with: WriteBatch(), sync: true) == 7..<9)
+            let entries = try log.read(from: 4, limit: 100)
+            #expect(entries.map(\.offset) == [4, 5, 6, 7, 8])
+            #expect(entries[2].hash == sixth)
+            #expect(Array(entries[3...]).map(\.hash) == expectedHashes(of: Array(entries[3...]), after: sixth))
+        }
+    }
+
+    func truncate_thenReopen_keepsFirstOffsetTailAndAnchor() throws {
+        try withLog { store, log throws in
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            let all = try log.read(from: 1, limit: 100)
+            try log.truncate(before: 6)
+            // New instance on the same database.
+            let same = try makeLog(store.database, partition)
+            #expect(same.firstOffset == 6)
+            #expect(same.nextOffset == 11)
+            #expect(same.lastHash == all[9].hash)
+            #expect(try same.read(from: 6, limit: 100) == Array(all[5...]))
+            // After a database restart.
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.firstOffset == 6)
+            #expect(reopened.nextOffset == 11)
+            #expect(reopened.lastHash == all[9].hash)
+            #expect(try reopened.read(from: 6, limit: 100) == Array(all[5...]))
+            #expect(throws: LogError.truncated(partition: partition, requested: 5, firstRetained: 6)) {
+                try reopened.read(from: 5, limit: 10)
+            }
+            #expect(try reopened.append([payload(11)], with: WriteBatch(), sync: true) == 11..<12)
+            #expect(reopened.lastHash == HashChain.link(previous: all[9].hash, offset: 11, payload: payload(11)))
+        }
+    }
+
+    func truncate_twice_thenReopen_verifiesFromNewFirstOffset() throws {
+        try withLog { store, log throws in
+            try log.append((1...12).map { payload($0) }, with: WriteBatch(), sync: true)
+            let all = try log.read(from: 1, limit: 100)
+            try log.truncate(before: 4)
+            try log.truncate(before: 9)
+            #expect(log.firstOffset == 9)
+            #expect(try log.read(from: 9, limit: 100) == Array(all[8...]))
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.firstOffset == 9)
+            #expect(reopened.nextOffset == 13)
+            #expect(try reopened.read(from: 9, limit: 100) == Array(all[8...]))
+            // Truncating down to the single tail record keeps it verifiable after a restart.
+            try reopened.truncate(before: 12)
+            try store.reopenDatabase()
+            let single = try makeLog(store.database, partition)
+            #expect(single.firstOffset == 12)
+            #expect(single.nextOffset == 13)
+            #expect(single.lastHash == all[11].hash)
+            #expect(try single.read(from: 12, limit: 10) == [all[11]])
+        }
+    }
+
+    /// Retention may remove every record (truncate before `nextOffset`); the log must still
+    /// continue at the same offset and chain after a restart, or offsets would be reused.
+    func truncate_everything_thenReopen_keepsNextOffsetAndLastHash() throws {
+        try withLog { store, log throws in
+            try log.append((1...5).map { payload($0) }, with: WriteBatch(), sync: true)
+            let tail = log.lastHash
+            try log.truncate(before: log.nextOffset)
+            #expect(log.firstOffset == 6)
+            #expect(log.nextOffset == 6)
+            #expect(log.lastHash == tail)
+            #expect(try log.read(from: 6, limit: 10).isEmpty)
+
+            try store.reopenDatabase()
+            let reopened = try makeLog(store.database, partition)
+            #expect(reopened.nextOffset == 6)
+            #expect(reopened.firstOffset == 6)
+            #expect(reopened.lastHash == tail)
+            #expect(try reopened.append([payload(6)], with: WriteBatch(), sync: true) == 6..<7)
+            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// A fresh database and nothing else.
+    private func withStore(_ body: (LogTestStore) throws -> Void) throws {
+        try withLogStore(columnFamilies: columnFamilies, body)
+    }
+
+    /// A fresh database and a log of `partition` on it.
+    private func withLog(_ body: (LogTestStore, any PartitionLog) throws -> Void) throws {
+        try withStore { store throws in
+            let log = try makeLog(store.database, partition)
+            try body(store, log)
+        }
+    }
+}
