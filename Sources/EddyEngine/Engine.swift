@@ -12,6 +12,7 @@ public final class Engine: Sendable {
     /// Incremented and synced at every start; part of server-assigned IDs.
     public let epoch: UInt32
     private let database: Database
+    private let walSync: WALSync
     private let partitioner: Partitioner
     private let operators: [PartitionOperator]
     private let applied: AppliedOffsets
@@ -34,12 +35,13 @@ public final class Engine: Sendable {
             throw StartupError(description: "cannot open data directory \(configuration.dataDirectory): \(error.message)")
         }
         epoch = try Self.startEpoch(database, partitions: configuration.partitions)
+        walSync = WALSync(database: database)
         applied = AppliedOffsets(partitions: configuration.partitions)
         metrics = EngineMetrics(partitions: configuration.partitions)
-        let (database, applied, metrics, epoch) = (database, applied, metrics, epoch)
+        let (database, walSync, applied, metrics, epoch) = (database, walSync, applied, metrics, epoch)
         operators = (0..<configuration.partitions).map { partition in
             PartitionOperator(partition: partition, inboxCapacity: configuration.inboxEventsMax, groupEventsMax: configuration.groupEventsMax, logger: logger) {
-                try OperatorCore(partition: partition, database: database, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
+                try OperatorCore(partition: partition, database: database, walSync: walSync, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
         operators.forEach { $0.start() }
@@ -67,6 +69,7 @@ public final class Engine: Sendable {
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         operators.forEach { $0.stop() }
+        walSync.stop()
         database.close()
         logger.info("engine stopped")
     }

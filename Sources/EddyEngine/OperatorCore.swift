@@ -22,7 +22,7 @@ struct OperatorCore {
     private let metrics: EngineMetrics
     /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
     /// the partition then refuses to serve rather than guess.
-    init(partition: Int, database: Database, configuration: EngineConfiguration, epoch: UInt32,
+    init(partition: Int, database: Database, walSync: WALSync, configuration: EngineConfiguration, epoch: UInt32,
          applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
         var logger = logger
         logger[metadataKey: "partition"] = "\(partition)"
@@ -37,15 +37,16 @@ struct OperatorCore {
         self.state = StateView(database: database, partition: partition)
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
         self.meta = database.columnFamily(StoreLayout.meta)
-        let log = try EmbeddedLog(database: database, partition: partition)
+        let log = try EmbeddedLog(database: database, walSync: walSync, partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
         if replayed > 0 { logger.notice("replayed log into state", metadata: ["records": "\(replayed)"]) }
         applied.advance(partition, to: log.nextOffset - 1)
         self.log = log
     }
 
-    /// Handles `work` in order and commits it. Returns each item's reply, to be sent only now
-    /// that the group is durable (or, for a reads-only group, written).
+    /// Handles `work` in order and writes it as one batch. Returns each item's reply; the
+    /// caller sends them once `log.whenDurable` says the group (and every earlier write of
+    /// this partition) is on disk.
     mutating func process(_ work: [PartitionWork]) throws -> [(PartitionWork, PartitionReply)] {
         let started = ContinuousClock.now
         let base = log.nextOffset
@@ -114,7 +115,7 @@ struct OperatorCore {
             // Reads alone are not synced: the next synced write, in any partition, makes them
             // durable too, since every column family shares one WAL. So a decision that names a
             // read is never acknowledged before the read's record is on disk.
-            try log.append(payloads, with: batch, sync: needsSync)
+            try log.append(payloads, with: batch, durable: needsSync)
             applied.advance(partition, to: last)
         }
         if configuration.retainedRecordsPerPartition > 0 {
@@ -122,6 +123,25 @@ struct OperatorCore {
         }
         metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)
         return replies
+    }
+
+    /// Sends `replies` once everything they may have observed is durable. Under `async`
+    /// durability they go at once.
+    func release(_ replies: [(PartitionWork, PartitionReply)], onFailure: @escaping @Sendable (any Error) -> Void) {
+        guard configuration.durability == .sync else {
+            for (item, reply) in replies { item.reply(reply) }
+            return
+        }
+        log.whenDurable { result in
+            switch result {
+            case .success:
+                for (item, reply) in replies { item.reply(reply) }
+            case .failure(let error):
+                onFailure(error)
+                let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")
+                for (item, _) in replies { item.reply(.failure(failure)) }
+            }
+        }
     }
 
     /// "@partition-offset-epoch": unique, and resolvable to the log record without an index.

@@ -88,7 +88,10 @@ final class PartitionOperator: Sendable {
                 work.forEach { $0.reply(.failure(failure)) }
                 continue
             }
-            for (item, reply) in replies { item.reply(reply) }
+            core!.release(replies) { [self] error in
+                logger.critical("partition stopped", metadata: ["partition": "\(partition)", "reason": "\(error)"])
+                health.withLock { $0 = .failed("\(error)") }
+            }
         }
     }
 }

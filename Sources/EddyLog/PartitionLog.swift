@@ -28,6 +28,7 @@ public struct LogEntry: Sendable, Equatable {
 /// or behind the log, never ahead of it, and recovery replays the gap.
 ///
 /// A log is used by one partition operator thread at a time; it is not Sendable.
+/// Acknowledging only after `whenDurable` is the caller's job.
 public protocol PartitionLog: AnyObject {
     /// The partition this log belongs to.
     var partition: Int { get }
@@ -41,11 +42,18 @@ public protocol PartitionLog: AnyObject {
     /// The hash of the last record, or the partition's genesis hash when empty.
     var lastHash: [UInt8] { get }
 
-    /// Appends `payloads` as the next records, in order, atomically with `stateWrites`.
-    /// With `sync`, it returns only once records and writes are on disk.
-    /// Returns the offsets given to the records (empty range when `payloads` is empty).
+    /// Writes `payloads` as the next records, in order, atomically with `stateWrites`, and
+    /// returns their offsets (an empty range when `payloads` is empty). They are readable at
+    /// once. With `durable`, they count for `whenDurable`; records appended without it (read
+    /// records) become durable with the next durable append, so they never need a sync of
+    /// their own.
     @discardableResult
-    func append(_ payloads: [[UInt8]], with stateWrites: WriteBatch, sync: Bool) throws -> Range<Offset>
+    func append(_ payloads: [[UInt8]], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset>
+
+    /// Calls `done` once every record appended with `durable` so far is on disk: at once if
+    /// it already is, otherwise later from another thread. Group commit lives here: one sync
+    /// answers many appends.
+    func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
 
     /// Up to `limit` records from `offset` on, each verified against its hash and the
     /// chain link to the record before it. Throws `LogError.corrupt` on any mismatch.

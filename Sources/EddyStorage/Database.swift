@@ -126,6 +126,15 @@ public final class Database: Sendable {
         if let failure = takeError(&error) { throw StorageError(operation: "write", message: failure) }
     }
 
+    /// Makes every write that completed before this call durable: one fsync of the WAL,
+    /// however many writes (from however many threads) it covers. This is group commit.
+    public func syncWAL() throws(StorageError) {
+        checkOpen()
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_flush_wal(handle, 1, &error)
+        if let failure = takeError(&error) { throw StorageError(operation: "sync WAL", message: failure) }
+    }
+
     /// The value stored under `key`, or nil.
     public func get(_ family: ColumnFamily, key: some ContiguousBytes, snapshot: Snapshot? = nil) throws(StorageError) -> [UInt8]? {
         checkOpen()

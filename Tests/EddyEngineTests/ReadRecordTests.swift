@@ -10,8 +10,12 @@ import Testing
     static func record(_ h: EngineHarness, partition p: Int, offset: UInt64) throws -> LogPayload? {
         h.engine.close()
         let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-        defer { database.close() }
-        let log = try EmbeddedLog(database: database, partition: p)
+        let walSync = WALSync(database: database)
+        defer {
+            walSync.stop()
+            database.close()
+        }
+        let log = try EmbeddedLog(database: database, walSync: walSync, partition: p)
         guard let entry = try log.read(from: offset, limit: 1).first else { return nil }
         return try LogPayload(decoding: entry.payload)
     }

@@ -16,11 +16,15 @@ import Testing
         // append a record with no state writes, as such a crash would leave it.
         do {
             let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-            defer { database.close() }
-            let log = try EmbeddedLog(database: database, partition: p)
+            let walSync = WALSync(database: database)
+            defer {
+                walSync.stop()
+                database.close()
+            }
+            let log = try EmbeddedLog(database: database, walSync: walSync, partition: p)
             let event = Event(id: "gap-1", op: .put, table: "users", key: "k", value: 2)
             let payload = LogPayload(epoch: 1, timestampMs: 0, event: event, outcome: .applied([Change(table: "users", key: "k", value: JSON(2).serialized())]))
-            try log.append([payload.encoded()], with: WriteBatch(), sync: true)
+            try log.append([payload.encoded()], with: WriteBatch(), durable: true)
         }
         try h.restart()
         let get = try await h.result(["op": "get", "table": "users", "key": "k"])

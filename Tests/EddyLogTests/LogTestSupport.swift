@@ -8,21 +8,29 @@ final class LogTestStore {
     let directory: String
     let columnFamilies: [String]
     private(set) var database: Database
+    /// Group commit for `database`, as the engine runs one per database.
+    private(set) var walSync: WALSync
 
     fileprivate init(directory: String, columnFamilies: [String]) throws {
         self.directory = directory
         self.columnFamilies = columnFamilies
         database = try Self.open(directory, columnFamilies)
+        walSync = WALSync(database: database)
     }
 
     /// Closes the database and opens it again on the same files, as a restart would.
     /// Logs built on the old `Database` must not be used afterwards.
     func reopenDatabase() throws {
+        walSync.stop()
         database.close()
         database = try Self.open(directory, columnFamilies)
+        walSync = WALSync(database: database)
     }
 
-    fileprivate func close() { database.close() }
+    fileprivate func close() {
+        walSync.stop()
+        database.close()
+    }
 
     private static func open(_ directory: String, _ families: [String]) throws -> Database {
         var options = StorageOptions()

@@ -1,4 +1,5 @@
 import EddyLog
+import Foundation
 import EddyStorage
 import Testing
 
@@ -7,20 +8,20 @@ import Testing
 ///
 /// An implementation's test target instantiates it with a factory and runs every behaviour:
 ///
-///     let compat = PartitionLogCompatibility { database, partition in
-///         try EmbeddedLog(database: database, partition: partition)
+///     let compat = PartitionLogCompatibility { store, partition in
+///         try EmbeddedLog(database: store.database, walSync: store.walSync, partition: partition)
 ///     }
 ///     @Test(arguments: PartitionLogCompatibility.Behaviour.allCases)
 ///     func satisfiesContract(_ behaviour: PartitionLogCompatibility.Behaviour) throws {
 ///         try compat.run(behaviour)
 ///     }
 ///
-/// The factory is called with the partition's local `Database` (the one `stateWrites` go to)
+/// The factory is called with the test store (its `database` is the one `stateWrites` go to)
 /// each time the suite wants a log instance: at start, and again to simulate a restart,
 /// either on the same `Database` or on a closed-and-reopened one. A log that keeps its
 /// records elsewhere (NATS JetStream) must find them again from the factory alone.
 struct PartitionLogCompatibility: Sendable {
-    typealias Factory = @Sendable (Database, Int) throws -> any PartitionLog
+    typealias Factory = @Sendable (LogTestStore, Int) throws -> any PartitionLog
 
     /// Column families the database is opened with; must include `stateFamily` and whatever the log needs.
     var columnFamilies: [String]
@@ -63,6 +64,8 @@ struct PartitionLogCompatibility: Sendable {
         case truncate_thenReopen_keepsFirstOffsetTailAndAnchor
         case truncate_twice_thenReopen_verifiesFromNewFirstOffset
         case truncate_everything_thenReopen_keepsNextOffsetAndLastHash
+        case whenDurable_afterDurableAppend_reportsSuccess
+        case whenDurable_withNothingAppended_reportsSuccessAtOnce
 
         var testDescription: String { rawValue }
     }
@@ -70,6 +73,8 @@ struct PartitionLogCompatibility: Sendable {
     func run(_ behaviour: Behaviour) throws {
         switch behaviour {
         case .emptyLog_startsAtOffsetOneWithGenesisHash: try emptyLog_startsAtOffsetOneWithGenesisHash()
+        case .whenDurable_afterDurableAppend_reportsSuccess: try whenDurable_afterDurableAppend_reportsSuccess()
+        case .whenDurable_withNothingAppended_reportsSuccessAtOnce: try whenDurable_withNothingAppended_reportsSuccessAtOnce()
         case .append_returnsContiguousOffsetsStartingAtNextOffset: try append_returnsContiguousOffsetsStartingAtNextOffset()
         case .append_noPayloads_returnsEmptyRangeAndKeepsTail: try append_noPayloads_returnsEmptyRangeAndKeepsTail()
         case .read_returnsPayloadsInOrderWithTheirOffsets: try read_returnsPayloadsInOrderWithTheirOffsets()
@@ -106,10 +111,10 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_returnsContiguousOffsetsStartingAtNextOffset() throws {
         try withLog { _, log throws in
-            #expect(try log.append([payload(1), payload(2), payload(3)], with: WriteBatch(), sync: true) == 1..<4)
+            #expect(try log.append([payload(1), payload(2), payload(3)], with: WriteBatch(), durable: true) == 1..<4)
             #expect(log.nextOffset == 4)
-            #expect(try log.append([payload(4)], with: WriteBatch(), sync: false) == 4..<5)
-            #expect(try log.append([payload(5), payload(6)], with: WriteBatch(), sync: true) == 5..<7)
+            #expect(try log.append([payload(4)], with: WriteBatch(), durable: false) == 4..<5)
+            #expect(try log.append([payload(5), payload(6)], with: WriteBatch(), durable: true) == 5..<7)
             #expect(log.nextOffset == 7)
             #expect(log.firstOffset == 1)
             #expect(try log.read(from: 1, limit: 100).map(\.offset) == Array(1...6))
@@ -118,14 +123,14 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_noPayloads_returnsEmptyRangeAndKeepsTail() throws {
         try withLog { _, log throws in
-            try log.append([payload(1), payload(2)], with: WriteBatch(), sync: true)
+            try log.append([payload(1), payload(2)], with: WriteBatch(), durable: true)
             let tail = log.lastHash
-            let range = try log.append([], with: WriteBatch(), sync: true)
+            let range = try log.append([], with: WriteBatch(), durable: true)
             #expect(range.isEmpty)
             #expect(range.lowerBound == 3)
             #expect(log.nextOffset == 3)
             #expect(log.lastHash == tail)
-            #expect(try log.append([payload(3)], with: WriteBatch(), sync: true) == 3..<4)
+            #expect(try log.append([payload(3)], with: WriteBatch(), durable: true) == 3..<4)
         }
     }
 
@@ -137,9 +142,9 @@ struct PartitionLogCompatibility: Sendable {
             let binary: [UInt8] = [0, 0xFF, 0, 1, 0x80]
             let payloads = [payload(1), [], big, binary] + (5...12).map { payload($0) }
             // Several appends, read back in one call.
-            try log.append(Array(payloads[0..<3]), with: WriteBatch(), sync: true)
-            try log.append([payloads[3]], with: WriteBatch(), sync: true)
-            try log.append(Array(payloads[4...]), with: WriteBatch(), sync: false)
+            try log.append(Array(payloads[0..<3]), with: WriteBatch(), durable: true)
+            try log.append([payloads[3]], with: WriteBatch(), durable: true)
+            try log.append(Array(payloads[4...]), with: WriteBatch(), durable: false)
             let entries = try log.read(from: 1, limit: 100)
             #expect(entries.map(\.offset) == Array(1...UInt64(payloads.count)))
             #expect(entries.map(\.payload) == payloads)
@@ -154,7 +159,7 @@ struct PartitionLogCompatibility: Sendable {
 
     func read_respectsLimit() throws {
         try withLog { _, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             #expect(try log.read(from: 1, limit: 1).map(\.offset) == [1])
             #expect(try log.read(from: 1, limit: 3).map(\.offset) == [1, 2, 3])
             #expect(try log.read(from: 4, limit: 3).map(\.payload) == [payload(4), payload(5), payload(6)])
@@ -179,7 +184,7 @@ struct PartitionLogCompatibility: Sendable {
         try withLog { _, log throws in
             #expect(try log.read(from: 1, limit: 5).isEmpty)
             #expect(try log.read(from: 7, limit: 5).isEmpty)
-            try log.append([payload(1), payload(2)], with: WriteBatch(), sync: true)
+            try log.append([payload(1), payload(2)], with: WriteBatch(), durable: true)
             #expect(try log.read(from: 3, limit: 5).isEmpty)
             #expect(try log.read(from: 4, limit: 5).isEmpty)
             #expect(try log.read(from: 1_000_000, limit: 5).isEmpty)
@@ -193,7 +198,7 @@ struct PartitionLogCompatibility: Sendable {
         try withLog { store, log throws in
             let db = store.database
             let state = db.columnFamily(stateFamily)
-            try log.append([payload(1)], with: WriteBatch(), sync: true)
+            try log.append([payload(1)], with: WriteBatch(), durable: true)
 
             let writes = WriteBatch()
             writes.put(state, key: bytes("applied"), value: bytes("through 3"))
@@ -203,7 +208,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(try log.read(from: 2, limit: 10).isEmpty)
 
             try db.withSnapshot { before throws in
-                #expect(try log.append([payload(2), payload(3)], with: writes, sync: true) == 2..<4)
+                #expect(try log.append([payload(2), payload(3)], with: writes, durable: true) == 2..<4)
                 // A view from before the append holds neither part.
                 #expect(try db.get(state, key: bytes("applied"), snapshot: before) == nil)
                 #expect(try db.get(state, key: bytes("k"), snapshot: before) == nil)
@@ -215,7 +220,7 @@ struct PartitionLogCompatibility: Sendable {
 
             // And still both parts after a restart on the reopened database.
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.nextOffset == 4)
             #expect(try reopened.read(from: 1, limit: 10).map(\.payload) == [payload(1), payload(2), payload(3)])
             #expect(try store.database.get(store.database.columnFamily(stateFamily), key: bytes("applied")) == bytes("through 3"))
@@ -227,10 +232,10 @@ struct PartitionLogCompatibility: Sendable {
             for group in 0..<5 {
                 let writes = WriteBatch()
                 writes.put(store.database.columnFamily(stateFamily), key: bytes("group \(group)"), value: bytes("\(group)"))
-                try log.append([payload(group * 2 + 1), payload(group * 2 + 2)], with: writes, sync: false)
+                try log.append([payload(group * 2 + 1), payload(group * 2 + 2)], with: writes, durable: false)
             }
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             let state = store.database.columnFamily(stateFamily)
             let entries = try reopened.read(from: 1, limit: 100)
             // Each group's state write is present exactly when its records are.
@@ -250,17 +255,17 @@ struct PartitionLogCompatibility: Sendable {
     func entries_chainHashesFromGenesis() throws {
         try withLog { _, log throws in
             let genesis = HashChain.genesis(partition: partition)
-            let first = try log.append([payload(1)], with: WriteBatch(), sync: true)
+            let first = try log.append([payload(1)], with: WriteBatch(), durable: true)
             #expect(first == 1..<2)
             #expect(log.lastHash == HashChain.link(previous: genesis, offset: 1, payload: payload(1)))
-            try log.append((2...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((2...6).map { payload($0) }, with: WriteBatch(), durable: true)
             let entries = try log.read(from: 1, limit: 100)
             #expect(entries.count == 6)
             #expect(entries.map(\.hash) == expectedHashes(of: entries, after: genesis))
             #expect(entries.allSatisfy { $0.hash.count == HashChain.hashBytes })
             #expect(log.lastHash == entries.last?.hash)
             // Same payload at a different offset gives a different hash.
-            try log.append([payload(1)], with: WriteBatch(), sync: true)
+            try log.append([payload(1)], with: WriteBatch(), durable: true)
             let again = try #require(try log.read(from: 7, limit: 1).first)
             #expect(again.payload == entries[0].payload)
             #expect(again.hash != entries[0].hash)
@@ -275,15 +280,15 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_thenNewInstanceOnSameDatabase_keepsTailAndChain() throws {
         try withLog { store, log throws in
-            try log.append((1...5).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...5).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.nextOffset == 6)
             #expect(reopened.firstOffset == 1)
             #expect(reopened.lastHash == tail)
             #expect(try reopened.read(from: 1, limit: 10) == (try log.read(from: 1, limit: 10)))
             // Appending continues the chain where the old instance stopped.
-            #expect(try reopened.append([payload(6)], with: WriteBatch(), sync: true) == 6..<7)
+            #expect(try reopened.append([payload(6)], with: WriteBatch(), durable: true) == 6..<7)
             #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
             let entries = try reopened.read(from: 1, limit: 10)
             #expect(entries.map(\.hash) == expectedHashes(of: entries, after: HashChain.genesis(partition: partition)))
@@ -292,21 +297,21 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_thenReopenedDatabase_keepsTailAndChain() throws {
         try withLog { store, log throws in
-            try log.append((1...3).map { payload($0) }, with: WriteBatch(), sync: true)
-            try log.append((4...7).map { payload($0) }, with: WriteBatch(), sync: false)
+            try log.append((1...3).map { payload($0) }, with: WriteBatch(), durable: true)
+            try log.append((4...7).map { payload($0) }, with: WriteBatch(), durable: false)
             let tail = log.lastHash
             let before = try log.read(from: 1, limit: 10)
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.partition == partition)
             #expect(reopened.nextOffset == 8)
             #expect(reopened.firstOffset == 1)
             #expect(reopened.lastHash == tail)
             #expect(try reopened.read(from: 1, limit: 10) == before)
-            try reopened.append([payload(8)], with: WriteBatch(), sync: true)
+            try reopened.append([payload(8)], with: WriteBatch(), durable: true)
             // And once more, so the second restart also sees the appended record.
             try store.reopenDatabase()
-            let again = try makeLog(store.database, partition)
+            let again = try makeLog(store, partition)
             #expect(again.nextOffset == 9)
             #expect(again.lastHash == HashChain.link(previous: tail, offset: 8, payload: payload(8)))
         }
@@ -318,15 +323,15 @@ struct PartitionLogCompatibility: Sendable {
         try withStore { store throws in
             let p = partition, q = partition + 1, r = partition + 2
             #expect(HashChain.genesis(partition: p) != HashChain.genesis(partition: q))
-            let logP = try makeLog(store.database, p)
-            let logQ = try makeLog(store.database, q)
-            let logR = try makeLog(store.database, r)
+            let logP = try makeLog(store, p)
+            let logQ = try makeLog(store, q)
+            let logR = try makeLog(store, r)
             #expect(logQ.lastHash == HashChain.genesis(partition: q))
             // Interleaved appends; the same payload goes to both partitions first.
-            #expect(try logP.append([bytes("same")], with: WriteBatch(), sync: true) == 1..<2)
-            #expect(try logQ.append([bytes("same")], with: WriteBatch(), sync: true) == 1..<2)
-            #expect(try logP.append([payload(2, partition: p), payload(3, partition: p)], with: WriteBatch(), sync: true) == 2..<4)
-            #expect(try logQ.append([payload(2, partition: q)], with: WriteBatch(), sync: true) == 2..<3)
+            #expect(try logP.append([bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
+            #expect(try logQ.append([bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
+            #expect(try logP.append([payload(2, partition: p), payload(3, partition: p)], with: WriteBatch(), durable: true) == 2..<4)
+            #expect(try logQ.append([payload(2, partition: q)], with: WriteBatch(), durable: true) == 2..<3)
             #expect(logP.nextOffset == 4)
             #expect(logQ.nextOffset == 3)
             #expect(logP.lastHash != logQ.lastHash)
@@ -348,9 +353,9 @@ struct PartitionLogCompatibility: Sendable {
             #expect(try logQ.read(from: 1, limit: 10) == entriesQ)
 
             try store.reopenDatabase()
-            let reP = try makeLog(store.database, p)
-            let reQ = try makeLog(store.database, q)
-            let reR = try makeLog(store.database, r)
+            let reP = try makeLog(store, p)
+            let reQ = try makeLog(store, q)
+            let reR = try makeLog(store, r)
             #expect(reP.nextOffset == 4)
             #expect(reP.firstOffset == 3)
             #expect(reP.lastHash == entriesP[2].hash)
@@ -367,7 +372,7 @@ struct PartitionLogCompatibility: Sendable {
 
     func truncate_removesOldRecordsAndMovesFirstOffset() throws {
         try withLog { _, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             let tail = log.lastHash
             try log.truncate(before: 5)
@@ -393,7 +398,7 @@ struct PartitionLogCompatibility: Sendable {
             try log.truncate(before: 5)  // empty log: nothing to remove
             #expect(log.firstOffset == 1)
             #expect(log.nextOffset == 1)
-            try log.append((1...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...6).map { payload($0) }, with: WriteBatch(), durable: true)
             try log.truncate(before: 0)
             try log.truncate(before: 1)
             #expect(log.firstOffset == 1)
@@ -408,14 +413,14 @@ struct PartitionLogCompatibility: Sendable {
 
     func truncate_beyondNextOffset_keepsTail() throws {
         try withLog { _, log throws in
-            try log.append((1...4).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...4).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
             try log.truncate(before: 100)
             #expect(log.nextOffset == 5)
             #expect(log.lastHash == tail)
             #expect(log.firstOffset <= 5)
             #expect(try log.read(from: 5, limit: 10).isEmpty)
-            #expect(try log.append([payload(5)], with: WriteBatch(), sync: true) == 5..<6)
+            #expect(try log.append([payload(5)], with: WriteBatch(), durable: true) == 5..<6)
             #expect(log.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5)))
             #expect(try log.read(from: 5, limit: 10).map(\.payload) == [payload(5)])
         }
@@ -423,10 +428,10 @@ struct PartitionLogCompatibility: Sendable {
 
     func truncate_thenAppend_continuesChain() throws {
         try withLog { _, log throws in
-            try log.append((1...6).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...6).map { payload($0) }, with: WriteBatch(), durable: true)
             let sixth = log.lastHash
             try log.truncate(before: 4)
-            #expect(try log.append([payload(7), payload(8)], with: WriteBatch(), sync: true) == 7..<9)
+            #expect(try log.append([payload(7), payload(8)], with: WriteBatch(), durable: true) == 7..<9)
             let entries = try log.read(from: 4, limit: 100)
             #expect(entries.map(\.offset) == [4, 5, 6, 7, 8])
             #expect(entries[2].hash == sixth)
@@ -436,18 +441,18 @@ struct PartitionLogCompatibility: Sendable {
 
     func truncate_thenReopen_keepsFirstOffsetTailAndAnchor() throws {
         try withLog { store, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             try log.truncate(before: 6)
             // New instance on the same database.
-            let same = try makeLog(store.database, partition)
+            let same = try makeLog(store, partition)
             #expect(same.firstOffset == 6)
             #expect(same.nextOffset == 11)
             #expect(same.lastHash == all[9].hash)
             #expect(try same.read(from: 6, limit: 100) == Array(all[5...]))
             // After a database restart.
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.firstOffset == 6)
             #expect(reopened.nextOffset == 11)
             #expect(reopened.lastHash == all[9].hash)
@@ -455,28 +460,28 @@ struct PartitionLogCompatibility: Sendable {
             #expect(throws: LogError.truncated(partition: partition, requested: 5, firstRetained: 6)) {
                 try reopened.read(from: 5, limit: 10)
             }
-            #expect(try reopened.append([payload(11)], with: WriteBatch(), sync: true) == 11..<12)
+            #expect(try reopened.append([payload(11)], with: WriteBatch(), durable: true) == 11..<12)
             #expect(reopened.lastHash == HashChain.link(previous: all[9].hash, offset: 11, payload: payload(11)))
         }
     }
 
     func truncate_twice_thenReopen_verifiesFromNewFirstOffset() throws {
         try withLog { store, log throws in
-            try log.append((1...12).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...12).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             try log.truncate(before: 4)
             try log.truncate(before: 9)
             #expect(log.firstOffset == 9)
             #expect(try log.read(from: 9, limit: 100) == Array(all[8...]))
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.firstOffset == 9)
             #expect(reopened.nextOffset == 13)
             #expect(try reopened.read(from: 9, limit: 100) == Array(all[8...]))
             // Truncating down to the single tail record keeps it verifiable after a restart.
             try reopened.truncate(before: 12)
             try store.reopenDatabase()
-            let single = try makeLog(store.database, partition)
+            let single = try makeLog(store, partition)
             #expect(single.firstOffset == 12)
             #expect(single.nextOffset == 13)
             #expect(single.lastHash == all[11].hash)
@@ -488,7 +493,7 @@ struct PartitionLogCompatibility: Sendable {
     /// continue at the same offset and chain after a restart, or offsets would be reused.
     func truncate_everything_thenReopen_keepsNextOffsetAndLastHash() throws {
         try withLog { store, log throws in
-            try log.append((1...5).map { payload($0) }, with: WriteBatch(), sync: true)
+            try log.append((1...5).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
             try log.truncate(before: log.nextOffset)
             #expect(log.firstOffset == 6)
@@ -497,11 +502,11 @@ struct PartitionLogCompatibility: Sendable {
             #expect(try log.read(from: 6, limit: 10).isEmpty)
 
             try store.reopenDatabase()
-            let reopened = try makeLog(store.database, partition)
+            let reopened = try makeLog(store, partition)
             #expect(reopened.nextOffset == 6)
             #expect(reopened.firstOffset == 6)
             #expect(reopened.lastHash == tail)
-            #expect(try reopened.append([payload(6)], with: WriteBatch(), sync: true) == 6..<7)
+            #expect(try reopened.append([payload(6)], with: WriteBatch(), durable: true) == 6..<7)
             #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
         }
     }
@@ -516,8 +521,48 @@ struct PartitionLogCompatibility: Sendable {
     /// A fresh database and a log of `partition` on it.
     private func withLog(_ body: (LogTestStore, any PartitionLog) throws -> Void) throws {
         try withStore { store throws in
-            let log = try makeLog(store.database, partition)
+            let log = try makeLog(store, partition)
             try body(store, log)
         }
     }
+
+    // MARK: Durability
+
+    /// Waits (bounded) for `whenDurable` to answer.
+    private func durability(of log: any PartitionLog) -> Result<Void, any Error>? {
+        let answered = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        log.whenDurable { result in
+            box.set(result)
+            answered.signal()
+        }
+        guard answered.wait(timeout: .now() + 10) == .success else { return nil }
+        return box.get()
+    }
+
+    func whenDurable_afterDurableAppend_reportsSuccess() throws {
+        try withLogStore(columnFamilies: columnFamilies) { store in
+            let log = try makeLog(store, partition)
+            try log.append([payload(1)], with: WriteBatch(), durable: false)
+            try log.append([payload(2)], with: WriteBatch(), durable: true)
+            let result = try #require(durability(of: log), "whenDurable never answered")
+            #expect(throws: Never.self) { try result.get() }
+        }
+    }
+
+    func whenDurable_withNothingAppended_reportsSuccessAtOnce() throws {
+        try withLogStore(columnFamilies: columnFamilies) { store in
+            let log = try makeLog(store, partition)
+            let result = try #require(durability(of: log), "whenDurable never answered")
+            #expect(throws: Never.self) { try result.get() }
+        }
+    }
+}
+
+/// Carries a callback's result across threads for `durability(of:)`.
+private final class ResultBox: @unchecked Sendable {
+    // Why unchecked: written once before the semaphore is signalled, read after waiting on it.
+    private var result: Result<Void, any Error>?
+    func set(_ value: Result<Void, any Error>) { result = value }
+    func get() -> Result<Void, any Error>? { result }
 }
