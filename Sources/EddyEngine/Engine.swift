@@ -14,7 +14,7 @@ public final class Engine: Sendable {
     private let database: Database
     private let walSync: WALSync
     private let partitioner: Partitioner
-    private let operators: [PartitionOperator]
+    private let workers: [PartitionWorker]
     private let applied: AppliedOffsets
     private let metrics: EngineMetrics
     private let logger: Logger
@@ -37,14 +37,19 @@ public final class Engine: Sendable {
         epoch = try Self.startEpoch(database, partitions: configuration.partitions)
         walSync = WALSync(database: database)
         applied = AppliedOffsets(partitions: configuration.partitions)
-        metrics = EngineMetrics(partitions: configuration.partitions)
+        metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
         let (database, walSync, applied, metrics, epoch) = (database, walSync, applied, metrics, epoch)
-        operators = (0..<configuration.partitions).map { partition in
-            PartitionOperator(partition: partition, inboxCapacity: configuration.inboxEventsMax, groupEventsMax: configuration.groupEventsMax, logger: logger) {
+        let workerCount = max(1, min(configuration.workers, configuration.partitions))
+        workers = (0..<workerCount).map { index in
+            let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
+            return PartitionWorker(
+                index: index, partitions: owned, inboxCapacity: configuration.inboxEventsMax * owned.count,
+                groupEventsMax: configuration.groupEventsMax, logger: logger
+            ) { partition in
                 try OperatorCore(partition: partition, database: database, walSync: walSync, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
-        operators.forEach { $0.start() }
+        workers.forEach { $0.start() }
         logger.info("engine started", metadata: ["partitions": "\(configuration.partitions)", "epoch": "\(epoch)", "data": "\(configuration.dataDirectory)"])
     }
 
@@ -68,20 +73,27 @@ public final class Engine: Sendable {
     /// Calling it again does nothing.
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        operators.forEach { $0.stop() }
+        workers.forEach { $0.stop() }
         walSync.stop()
         database.close()
         logger.info("engine stopped")
     }
 
-    public var partitionHealth: [PartitionHealth] { operators.map(\.currentHealth) }
+    public var partitionHealth: [PartitionHealth] {
+        (0..<configuration.partitions).map { worker(of: $0).health(of: $0) }
+    }
+
+    private func worker(of partition: Int) -> PartitionWorker {
+        workers[partition % workers.count]
+    }
 
     public func appliedOffset(partition: Int) -> UInt64 { applied.applied(partition) }
 
+    /// Events queued per worker thread.
     public func queueDepths() -> [Int] {
-        operators.map { op in
-            let depth = op.queueDepth
-            metrics.recordInboxDepth(partition: op.partition, depth: depth)
+        workers.map { worker in
+            let depth = worker.queueDepth
+            metrics.recordInboxDepth(worker: worker.index, depth: depth)
             return depth
         }
     }
@@ -119,7 +131,7 @@ public final class Engine: Sendable {
             }
             if events[index].op == .scan {
                 if events[index].id == nil { events[index].id = Self.newServerID() }
-                plan += operators.indices.map { (index, $0) }
+                plan += (0..<configuration.partitions).map { (index, $0) }
             } else {
                 plan.append((index, partitioner.partition(table: events[index].table, key: events[index].key!)))
             }
@@ -127,7 +139,7 @@ public final class Engine: Sendable {
 
         let gather = Gather(count: plan.count)
         for (slot, piece) in plan.enumerated() {
-            operators[piece.partition].submit(PartitionWork(event: events[piece.event]) { gather.deliver($0, at: slot) })
+            worker(of: piece.partition).submit(PartitionWork(partition: piece.partition, event: events[piece.event]) { gather.deliver($0, at: slot) })
         }
         let replies = await gather.wait()
 

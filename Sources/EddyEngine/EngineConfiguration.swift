@@ -13,9 +13,13 @@ public struct EngineConfiguration: Sendable {
     public var durability: Durability = .sync
     /// Whether one-off reads are logged with read records (the default) or answered unlogged.
     public var logsReads: Bool = true
-    /// Most events waiting in one partition's inbox; beyond it clients get 503 `overloaded`.
+    /// Threads that run partition operators; each owns every `workers`-th partition.
+    /// Defaults to one per core: more threads than cores only adds context switches.
+    public var workers: Int = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    /// Most events waiting per partition; a worker's queue holds this many times the number
+    /// of partitions it owns. Beyond it clients get 503 `overloaded`.
     public var inboxEventsMax: Int = 8192
-    /// Most events in one group commit (one write batch, one sync).
+    /// Most events of one partition handled as one group (one write batch).
     public var groupEventsMax: Int = 512
     /// How long an event may wait for its `after` position before `after_timeout`.
     public var afterTimeoutSeconds: Double = 5

@@ -13,13 +13,13 @@ final class EngineMetrics: Sendable {
     private let requestSeconds: [Op: Metrics.Timer]
     private let events: [Op: Counter]
 
-    init(partitions: Int) {
+    init(workers: Int) {
         groupEvents = Recorder(label: "eddy_group_commit_events", aggregate: true)
         groupSeconds = Metrics.Timer(label: "eddy_group_commit_seconds")
         syncs = Counter(label: "eddy_syncs_total")
         replays = Counter(label: "eddy_request_id_replays_total")
         loggedEvents = Counter(label: "eddy_logged_events_total")
-        inboxDepth = (0..<partitions).map { Gauge(label: "eddy_inbox_depth", dimensions: [("partition", "\($0)")]) }
+        inboxDepth = (0..<workers).map { Gauge(label: "eddy_inbox_depth", dimensions: [("worker", "\($0)")]) }
         requestSeconds = Dictionary(uniqueKeysWithValues: Op.allCases.map { ($0, Metrics.Timer(label: "eddy_request_seconds", dimensions: [("op", $0.rawValue)])) })
         events = Dictionary(uniqueKeysWithValues: Op.allCases.map { ($0, Counter(label: "eddy_events_total", dimensions: [("op", $0.rawValue)])) })
     }
@@ -31,8 +31,8 @@ final class EngineMetrics: Sendable {
         if synced { syncs.increment() }
     }
 
-    func recordInboxDepth(partition: Int, depth: Int) {
-        inboxDepth[partition].record(depth)
+    func recordInboxDepth(worker: Int, depth: Int) {
+        inboxDepth[worker].record(depth)
     }
 
     func recordReplay() {

@@ -9,7 +9,6 @@ import Logging
 struct OperatorCore {
     let partition: Int
     let logger: Logger
-    let groupEventsMax: Int
     private let database: Database
     private let log: any PartitionLog
     private var state: StateView
@@ -28,7 +27,6 @@ struct OperatorCore {
         logger[metadataKey: "partition"] = "\(partition)"
         self.partition = partition
         self.logger = logger
-        self.groupEventsMax = configuration.groupEventsMax
         self.database = database
         self.configuration = configuration
         self.epoch = epoch

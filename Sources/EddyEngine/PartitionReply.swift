@@ -18,6 +18,7 @@ struct ScanPart: Sendable {
 
 /// One event queued for a partition, with where to send its reply.
 struct PartitionWork: Sendable {
+    var partition: Int
     var event: Event
     var reply: @Sendable (PartitionReply) -> Void
 }

@@ -31,11 +31,12 @@ public enum ConfigurationLoader {
         }
         if let storage = top["storage"] {
             let fields = try reader.mapping(storage, allowed: [
-                "partitions", "durability", "logReads", "retainedRecordsPerPartition", "inboxEventsMax", "groupEventsMax",
+                "partitions", "workers", "durability", "logReads", "retainedRecordsPerPartition", "inboxEventsMax", "groupEventsMax",
                 "afterTimeoutSeconds", "blockCacheMiB", "writeBufferMiB",
             ])
             var engine = configuration.engine
             if let node = fields["partitions"] { engine.partitions = try reader.int(node, in: 1...1024) }
+            if let node = fields["workers"] { engine.workers = try reader.int(node, in: 1...64) }
             if let node = fields["durability"] {
                 guard let durability = EngineConfiguration.Durability(rawValue: try reader.string(node)) else {
                     throw reader.error(node, "durability must be 'sync' or 'async'")

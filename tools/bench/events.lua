@@ -14,7 +14,9 @@ local payload = string.rep("x", valueBytes)
 
 local threads = {}
 local counter = 0
-local tid = 0
+-- A prefix unique to this run and thread, so IDs never repeat across runs or threads
+-- (a repeated ID would be answered as a retry, which is not what a write benchmark measures).
+local run = string.format("%x", os.time())
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -22,17 +24,19 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(os.time() + tid * 7919)
+  -- `tid` is the global set by setup() in this thread's Lua state.
+  math.randomseed(os.time() * 7919 + tid)
+  run = run .. "t" .. tid
   wrk.headers["Content-Type"] = "application/json"
 end
 
 local function event()
   counter = counter + 1
-  local n = tid * 1000000000 + counter
+  local n = counter
   if op == "put" then
-    return string.format('{"id":"b%d","op":"put","table":"bench","key":"k%d","value":{"v":"%s"}}', n, n, payload)
+    return string.format('{"id":"%s-%d","op":"put","table":"bench","key":"%s-%d","value":{"v":"%s"}}', run, n, run, n, payload)
   elseif op == "incr" then
-    return string.format('{"id":"b%d","op":"incr","table":"bench","key":"c%d","field":"n"}', n, math.random(keys))
+    return string.format('{"id":"%s-%d","op":"incr","table":"bench","key":"c%d","field":"n"}', run, n, math.random(keys))
   else
     return string.format('{"op":"get","table":"bench","key":"k%d","client":"bench"}', math.random(keys))
   end

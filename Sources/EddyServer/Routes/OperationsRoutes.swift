@@ -31,7 +31,6 @@ struct OperationsRoutes {
             var entry: [String: JSON] = [
                 "partition": .number(Double(partition)),
                 "applied": .number(Double(engine.appliedOffset(partition: partition))),
-                "queued": .number(Double(depths[partition])),
             ]
             switch health {
             case .serving:
@@ -45,6 +44,7 @@ struct OperationsRoutes {
         }
         let body: JSON = [
             "status": .string(allServing ? "ok" : "degraded"),
+            "queued": .array(depths.map { .number(Double($0)) }),
             "epoch": .number(Double(engine.epoch)),
             "partitions": .array(partitions),
         ]
