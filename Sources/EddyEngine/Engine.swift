@@ -12,7 +12,7 @@ public final class Engine: Sendable {
     /// Incremented and synced at every start; part of server-assigned IDs.
     public let epoch: UInt32
     private let database: Database
-    private let walSync: WALSync
+    private let store: EmbeddedLogStore
     private let partitioner: Partitioner
     private let workers: [PartitionWorker]
     private let applied: AppliedOffsets
@@ -35,18 +35,18 @@ public final class Engine: Sendable {
             throw StartupError(description: "cannot open data directory \(configuration.dataDirectory): \(error.message)")
         }
         epoch = try Self.startEpoch(database, partitions: configuration.partitions)
-        walSync = WALSync(database: database)
+        store = EmbeddedLogStore(database: database)
         applied = AppliedOffsets(partitions: configuration.partitions)
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
-        let (database, walSync, applied, metrics, epoch) = (database, walSync, applied, metrics, epoch)
+        let (store, applied, metrics, epoch) = (store, applied, metrics, epoch)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
         workers = (0..<workerCount).map { index in
             let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
             return PartitionWorker(
-                index: index, partitions: owned, inboxCapacity: configuration.inboxEventsMax * owned.count,
-                groupEventsMax: configuration.groupEventsMax, logger: logger
+                index: index, partitions: owned, store: store, durability: configuration.durability,
+                inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax, logger: logger
             ) { partition in
-                try OperatorCore(partition: partition, database: database, walSync: walSync, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
+                try OperatorCore(partition: partition, store: store, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
         workers.forEach { $0.start() }
@@ -74,7 +74,7 @@ public final class Engine: Sendable {
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         workers.forEach { $0.stop() }
-        walSync.stop()
+        store.close()
         database.close()
         logger.info("engine stopped")
     }

@@ -12,7 +12,6 @@ struct OperatorCore {
     private let database: Database
     private let log: any PartitionLog
     private var state: StateView
-    private let batch = WriteBatch()
     private let requestIDs: ColumnFamily
     private let meta: ColumnFamily
     private let configuration: EngineConfiguration
@@ -21,8 +20,9 @@ struct OperatorCore {
     private let metrics: EngineMetrics
     /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
     /// the partition then refuses to serve rather than guess.
-    init(partition: Int, database: Database, walSync: WALSync, configuration: EngineConfiguration, epoch: UInt32,
+    init(partition: Int, store: EmbeddedLogStore, configuration: EngineConfiguration, epoch: UInt32,
          applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
+        let database = store.database
         var logger = logger
         logger[metadataKey: "partition"] = "\(partition)"
         self.partition = partition
@@ -35,17 +35,26 @@ struct OperatorCore {
         self.state = StateView(database: database, partition: partition)
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
         self.meta = database.columnFamily(StoreLayout.meta)
-        let log = try EmbeddedLog(database: database, walSync: walSync, partition: partition)
+        let log = try store.openLog(partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
         if replayed > 0 { logger.notice("replayed log into state", metadata: ["records": "\(replayed)"]) }
         applied.advance(partition, to: log.nextOffset - 1)
         self.log = log
     }
 
-    /// Handles `work` in order and writes it as one batch. Returns each item's reply; the
-    /// caller sends them once `log.whenDurable` says the group (and every earlier write of
-    /// this partition) is on disk.
-    mutating func process(_ work: [PartitionWork]) throws -> [(PartitionWork, PartitionReply)] {
+    /// What handling one group produced, for the worker to commit and then release.
+    struct Group {
+        var replies: [(PartitionWork, PartitionReply)]
+        /// The last offset staged, if any record was.
+        var lastOffset: UInt64?
+        /// Whether the group holds writes that must be durable before any reply goes out.
+        var needsSync: Bool
+    }
+
+    /// Handles `work` in order and stages its records and state writes into `batch`, which
+    /// the worker commits together with other partitions' groups. Replies go out only once
+    /// that commit is durable (see `PartitionWorker`).
+    mutating func process(_ work: [PartitionWork], into batch: WriteBatch) throws -> Group {
         let started = ContinuousClock.now
         let base = log.nextOffset
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -55,7 +64,6 @@ struct OperatorCore {
         var needsSync = false
         var recentIDs: [String: (offset: UInt64, fingerprint: UInt64, payload: LogPayload)] = [:]
         state.reset()
-        defer { batch.clear() }
 
         for item in work {
             let event = item.event
@@ -107,38 +115,26 @@ struct OperatorCore {
             replies.append((item, reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
         }
 
+        var lastOffset: UInt64? = nil
         if !payloads.isEmpty {
             let last = base + UInt64(payloads.count) - 1
             batch.put(meta, key: StoreLayout.metaKey(partition: partition, .appliedOffset), value: StoreLayout.encode(last))
             // Reads alone are not synced: the next synced write, in any partition, makes them
             // durable too, since every column family shares one WAL. So a decision that names a
             // read is never acknowledged before the read's record is on disk.
-            try log.append(payloads, with: batch, durable: needsSync)
-            applied.advance(partition, to: last)
-        }
-        if configuration.retainedRecordsPerPartition > 0 {
-            try applyRetention()
+            log.stage(payloads, into: batch)
+            lastOffset = last
         }
         metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)
-        return replies
+        return Group(replies: replies, lastOffset: lastOffset, needsSync: needsSync)
     }
 
-    /// Sends `replies` once everything they may have observed is durable. Under `async`
-    /// durability they go at once.
-    func release(_ replies: [(PartitionWork, PartitionReply)], onFailure: @escaping @Sendable (any Error) -> Void) {
-        guard configuration.durability == .sync else {
-            for (item, reply) in replies { item.reply(reply) }
-            return
-        }
-        log.whenDurable { result in
-            switch result {
-            case .success:
-                for (item, reply) in replies { item.reply(reply) }
-            case .failure(let error):
-                onFailure(error)
-                let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")
-                for (item, _) in replies { item.reply(.failure(failure)) }
-            }
+    /// Called once the worker's batch holding this group is written: later events may now
+    /// wait on the new offset, and retention may drop old records.
+    mutating func didCommit(_ group: Group) throws {
+        if let last = group.lastOffset { applied.advance(partition, to: last) }
+        if configuration.retainedRecordsPerPartition > 0 {
+            try applyRetention()
         }
     }
 

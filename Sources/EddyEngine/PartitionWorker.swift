@@ -25,9 +25,16 @@ final class PartitionWorker: Sendable {
     private nonisolated(unsafe) var cores: [Int: OperatorCore?]
     private let groupEventsMax: Int
     private let logger: Logger
+    private let store: any LogStore
+    private let durability: EngineConfiguration.Durability
+    /// Reused for every commit of this worker: cleared, never reallocated.
+    private nonisolated(unsafe) let batch = WriteBatch()
 
-    init(index: Int, partitions: [Int], inboxCapacity: Int, groupEventsMax: Int, logger: Logger, open: (Int) throws -> OperatorCore) {
+    init(index: Int, partitions: [Int], store: any LogStore, durability: EngineConfiguration.Durability,
+         inboxCapacity: Int, groupEventsMax: Int, logger: Logger, open: (Int) throws -> OperatorCore) {
         self.index = index
+        self.store = store
+        self.durability = durability
         self.inbox = Inbox(capacity: inboxCapacity)
         self.groupEventsMax = groupEventsMax
         self.logger = logger
@@ -83,8 +90,8 @@ final class PartitionWorker: Sendable {
 
     private func run() {
         while true {
-            // Take what is queued for all owned partitions, then give each partition its
-            // events as one group, in the order they arrived.
+            // Take what is queued for all owned partitions, give each partition its events
+            // as one group in arrival order, and commit all the groups as one atomic write.
             let work = inbox.take(max: groupEventsMax * max(1, cores.count))
             if work.isEmpty { return }
             var groups: [Int: [PartitionWork]] = [:]
@@ -93,31 +100,77 @@ final class PartitionWorker: Sendable {
                 if groups[item.partition] == nil { order.append(item.partition) }
                 groups[item.partition, default: []].append(item)
             }
+            var handled: [(partition: Int, group: OperatorCore.Group)] = []
             for partition in order {
-                runGroup(partition, groups[partition]!)
+                if let group = handle(partition, groups[partition]!) { handled.append((partition, group)) }
             }
+            commit(handled)
         }
     }
 
-    private func runGroup(_ partition: Int, _ work: [PartitionWork]) {
+    /// Runs one partition's group through its operator, staging into the shared batch.
+    /// Returns nil when the partition is down (its events are answered here).
+    private func handle(_ partition: Int, _ work: [PartitionWork]) -> OperatorCore.Group? {
         if case .failed(let reason) = health(of: partition) {
             let error = EddyError(.partitionUnavailable, "partition \(partition) is not serving: \(reason)")
             work.forEach { $0.reply(.failure(error)) }
-            return
+            return nil
         }
-        guard var core = cores[partition] ?? nil else { return }
-        let replies: [(PartitionWork, PartitionReply)]
+        guard var core = cores[partition] ?? nil else { return nil }
+        batch.setSavePoint()
         do {
-            replies = try core.process(work)
+            let group = try core.process(work, into: batch)
+            try batch.popSavePoint()
             cores[partition] = core
+            return group
         } catch {
+            // Undo whatever the group staged before it failed, so the other partitions'
+            // groups still commit and this one leaves no half-applied state behind.
+            do {
+                try batch.rollbackToSavePoint()
+            } catch {
+                preconditionFailure("a save point set above could not be rolled back: \(error)")
+            }
             stopPartition(partition, error)
             let failure = EddyError(.partitionUnavailable, "partition \(partition) stopped: \(error)")
             work.forEach { $0.reply(.failure(failure)) }
+            return nil
+        }
+    }
+
+    /// Writes the iteration's batch once, then sends every reply when it is durable.
+    private func commit(_ handled: [(partition: Int, group: OperatorCore.Group)]) {
+        defer { batch.clear() }
+        let needsSync = handled.contains { $0.group.needsSync }
+        let ticket: DurabilityTicket
+        do {
+            ticket = try store.commit(batch, durable: needsSync)
+            for (partition, group) in handled {
+                try cores[partition]??.didCommit(group)
+            }
+        } catch {
+            let failure = EddyError(.partitionUnavailable, "write failed: \(error)")
+            for (partition, group) in handled {
+                stopPartition(partition, error)
+                group.replies.forEach { $0.0.reply(.failure(failure)) }
+            }
             return
         }
-        core.release(replies) { [self] error in
-            stopPartition(partition, error)
+        let replies = handled.flatMap(\.group.replies)
+        guard durability == .sync else {
+            for (item, reply) in replies { item.reply(reply) }
+            return
+        }
+        let partitions = handled.map(\.partition)
+        store.whenDurable(ticket) { [self] result in
+            switch result {
+            case .success:
+                for (item, reply) in replies { item.reply(reply) }
+            case .failure(let error):
+                let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")
+                partitions.forEach { stopPartition($0, error) }
+                for (item, _) in replies { item.reply(.failure(failure)) }
+            }
         }
     }
 

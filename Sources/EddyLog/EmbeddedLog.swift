@@ -25,15 +25,11 @@ public final class EmbeddedLog: PartitionLog {
 
     private let database: Database
     private let family: ColumnFamily
-    private let walSync: WALSync
-    /// The WAL sync ticket of the last durable append; 0 before the first.
-    private var durableTicket: UInt64 = 0
 
     /// Opens the log of `partition` and recovers its tail. The tail record's hash is
     /// verified here, so a damaged end of log is reported before anything is served.
-    public init(database: Database, walSync: WALSync, partition: Int) throws {
+    init(database: Database, partition: Int) throws {
         self.database = database
-        self.walSync = walSync
         self.partition = partition
         family = database.columnFamily(Self.columnFamily)
         let genesis = HashChain.genesis(partition: partition)
@@ -68,8 +64,7 @@ public final class EmbeddedLog: PartitionLog {
         lastHash = tailRecord.hash
     }
 
-    @discardableResult
-    public func append(_ payloads: [[UInt8]], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset> {
+    public func stage(_ payloads: [[UInt8]], into batch: WriteBatch) -> Range<Offset> {
         let start = nextOffset
         var hash = lastHash
         var offset = start
@@ -80,20 +75,12 @@ public final class EmbeddedLog: PartitionLog {
             value.append(Self.formatVersion)
             value.append(contentsOf: hash)
             value.append(contentsOf: payload)
-            stateWrites.put(family, key: Self.key(partition, offset), value: value)
+            batch.put(family, key: Self.key(partition, offset), value: value)
             offset += 1
         }
-        // Not synced here: the WAL sync thread syncs once for every writer (see WALSync).
-        try database.write(stateWrites, sync: false)
-        if durable { durableTicket = walSync.ticket() }
-        // Only after the write succeeded does the tail move: a failed write leaves the log as it was.
         nextOffset = offset
         lastHash = hash
         return start..<offset
-    }
-
-    public func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        walSync.whenDurable(durableTicket) { result in done(result.mapError { $0 }) }
     }
 
     public func read(from offset: Offset, limit: Int) throws -> [LogEntry] {

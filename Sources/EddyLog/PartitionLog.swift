@@ -20,20 +20,19 @@ public struct LogEntry: Sendable, Equatable {
 
 /// The durable, ordered, hash-chained log of one partition.
 ///
-/// This is the narrow interface the engine depends on. The embedded implementation keeps
-/// records in the partition store's RocksDB; a distributed log (NATS JetStream) can stand
-/// behind the same calls. The one place the local store shows through is `stateWrites`:
-/// whatever the log is, the contract is that those writes reach the local store only
-/// together with, or after, the records they derive from, so a crash leaves the state at
-/// or behind the log, never ahead of it, and recovery replays the gap.
+/// This is the narrow interface the engine depends on, with `LogStore`. The embedded
+/// implementation keeps records in the partition store's RocksDB; a distributed log (NATS
+/// JetStream) can stand behind the same calls. The one place the local store shows through
+/// is the `WriteBatch`: whatever the log is, the contract is that state writes reach the
+/// local store only together with, or after, the records they derive from, so a crash leaves
+/// the state at or behind the log, never ahead of it, and recovery replays the gap.
 ///
-/// A log is used by one partition operator thread at a time; it is not Sendable.
-/// Acknowledging only after `whenDurable` is the caller's job.
+/// A log is used by one operator thread at a time; it is not Sendable.
 public protocol PartitionLog: AnyObject {
     /// The partition this log belongs to.
     var partition: Int { get }
 
-    /// The offset the next appended record will get.
+    /// The offset the next staged record will get.
     var nextOffset: Offset { get }
 
     /// The first offset still held (records before it were removed by retention).
@@ -42,18 +41,12 @@ public protocol PartitionLog: AnyObject {
     /// The hash of the last record, or the partition's genesis hash when empty.
     var lastHash: [UInt8] { get }
 
-    /// Writes `payloads` as the next records, in order, atomically with `stateWrites`, and
-    /// returns their offsets (an empty range when `payloads` is empty). They are readable at
-    /// once. With `durable`, they count for `whenDurable`; records appended without it (read
-    /// records) become durable with the next durable append, so they never need a sync of
-    /// their own.
-    @discardableResult
-    func append(_ payloads: [[UInt8]], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset>
-
-    /// Calls `done` once every record appended with `durable` so far is on disk: at once if
-    /// it already is, otherwise later from another thread. Group commit lives here: one sync
-    /// answers many appends.
-    func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
+    /// Adds `payloads` as the next records to `batch`, in order, and returns their offsets
+    /// (an empty range when `payloads` is empty). The caller puts the state writes derived
+    /// from them into the same batch and writes it with `LogStore.commit`; until then the
+    /// records are neither readable nor durable. If that commit fails the log must not be
+    /// used again: its tail has moved past records that were never written.
+    func stage(_ payloads: [[UInt8]], into batch: WriteBatch) -> Range<Offset>
 
     /// Up to `limit` records from `offset` on, each verified against its hash and the
     /// chain link to the record before it. Throws `LogError.corrupt` on any mismatch.
@@ -62,4 +55,50 @@ public protocol PartitionLog: AnyObject {
     /// Removes every record before `offset` (retention). The chain stays verifiable from the
     /// first record kept on.
     func truncate(before offset: Offset) throws
+}
+
+/// Where partition logs are kept and committed: one per data directory.
+///
+/// Group commit lives here. `commit` writes a batch that may hold the staged records and
+/// state writes of many partitions, atomically, without waiting for the disk; `whenDurable`
+/// answers once a sync covers it, and one sync answers many commits.
+public protocol LogStore: AnyObject, Sendable {
+    /// Opens the log of `partition`, verifying its tail.
+    func openLog(partition: Int) throws -> any PartitionLog
+
+    /// Writes `batch` atomically; its records become readable. With `durable`, the returned
+    /// ticket is this write's; without it (read records), the ticket is that of the last
+    /// durable write, and this write becomes durable with the next one.
+    func commit(_ batch: WriteBatch, durable: Bool) throws -> DurabilityTicket
+
+    /// Calls `done` once everything up to `ticket` is on disk: at once if it already is,
+    /// otherwise later from another thread.
+    func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
+}
+
+/// A position in the store's stream of commits, for `LogStore.whenDurable`.
+public struct DurabilityTicket: Sendable, Comparable {
+    public let value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
+}
+
+extension LogStore {
+    /// Stages `payloads` in `log` and commits them with `stateWrites` in one call: the
+    /// single-partition form of stage-then-commit.
+    @discardableResult
+    public func append(to log: any PartitionLog, _ payloads: [[UInt8]], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset> {
+        let offsets = log.stage(payloads, into: stateWrites)
+        _ = try commit(stateWrites, durable: durable)
+        return offsets
+    }
+
+    /// Waits for the durability of everything committed so far (tests, tools).
+    public func whenAllDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        do {
+            whenDurable(try commit(WriteBatch(), durable: true), done)
+        } catch {
+            done(.failure(error))
+        }
+    }
 }

@@ -49,6 +49,32 @@ public final class WriteBatch {
     /// Number of operations in the batch.
     public var count: Int { Int(rocksdb_writebatch_count(handle)) }
 
+    /// Marks the current end of the batch, so a later `rollbackToSavePoint` can undo what
+    /// follows (a group that failed halfway through staging).
+    public func setSavePoint() {
+        rocksdb_writebatch_set_save_point(handle)
+    }
+
+    /// Removes everything added since the last `setSavePoint`.
+    public func rollbackToSavePoint() throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_writebatch_rollback_to_save_point(handle, &error)
+        if let raw = error {
+            defer { rocksdb_free(raw) }
+            throw StorageError(operation: "rollback batch", message: String(cString: raw))
+        }
+    }
+
+    /// Forgets the last save point without rolling back.
+    public func popSavePoint() throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_writebatch_pop_save_point(handle, &error)
+        if let raw = error {
+            defer { rocksdb_free(raw) }
+            throw StorageError(operation: "pop save point", message: String(cString: raw))
+        }
+    }
+
     public func clear() {
         rocksdb_writebatch_clear(handle)
     }

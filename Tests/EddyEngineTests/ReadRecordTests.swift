@@ -10,12 +10,12 @@ import Testing
     static func record(_ h: EngineHarness, partition p: Int, offset: UInt64) throws -> LogPayload? {
         h.engine.close()
         let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-        let walSync = WALSync(database: database)
+        let store = EmbeddedLogStore(database: database)
         defer {
-            walSync.stop()
+            store.close()
             database.close()
         }
-        let log = try EmbeddedLog(database: database, walSync: walSync, partition: p)
+        let log = try store.openLog(partition: p)
         guard let entry = try log.read(from: offset, limit: 1).first else { return nil }
         return try LogPayload(decoding: entry.payload)
     }

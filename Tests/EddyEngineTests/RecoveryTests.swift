@@ -16,15 +16,15 @@ import Testing
         // append a record with no state writes, as such a crash would leave it.
         do {
             let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-            let walSync = WALSync(database: database)
+            let store = EmbeddedLogStore(database: database)
             defer {
-                walSync.stop()
+                store.close()
                 database.close()
             }
-            let log = try EmbeddedLog(database: database, walSync: walSync, partition: p)
+            let log = try store.openLog(partition: p)
             let event = Event(id: "gap-1", op: .put, table: "users", key: "k", value: 2)
             let payload = LogPayload(epoch: 1, timestampMs: 0, event: event, outcome: .applied([Change(table: "users", key: "k", value: JSON(2).serialized())]))
-            try log.append([payload.encoded()], with: WriteBatch(), durable: true)
+            try store.append(to: log, [payload.encoded()], with: WriteBatch(), durable: true)
         }
         try h.restart()
         let get = try await h.result(["op": "get", "table": "users", "key": "k"])

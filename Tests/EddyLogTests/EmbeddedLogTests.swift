@@ -6,7 +6,7 @@ import Testing
 @Suite("EmbeddedLog: PartitionLog compatibility")
 struct EmbeddedLogCompatibilityTests {
     static let compat = PartitionLogCompatibility(columnFamilies: [EmbeddedLog.columnFamily, "state"], stateFamily: "state") {
-        store, partition in try EmbeddedLog(database: store.database, walSync: store.walSync, partition: partition)
+        store, partition in try store.logStore.openLog(partition: partition)
     }
 
     @Test(arguments: PartitionLogCompatibility.Behaviour.allCases)
@@ -108,22 +108,22 @@ struct EmbeddedLogCorruptionTests {
 
     @Test func read_recordCopiedFromAnotherPartition_throwsCorrupt() throws {
         try withLogStore(columnFamilies: Self.families) { store throws in
-            let other = try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition + 1)
-            try other.append([payload(1)], with: WriteBatch(), durable: true)
-            let log = try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition)
-            try log.append([payload(1)], with: WriteBatch(), durable: true)
+            let other = try store.logStore.openLog(partition: Self.partition + 1)
+            try store.logStore.append(to: other, [payload(1)], with: WriteBatch(), durable: true)
+            let log = try store.logStore.openLog(partition: Self.partition)
+            try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: true)
             // Same payload, same offset, but chained from the other partition's genesis.
             let foreign = try #require(try stored(store, partition: Self.partition + 1, offset: 1))
             try write(store, offset: 1, value: foreign)
             #expect(corruptOffset(#expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }) == 1)
-            #expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }
+            #expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }
         }
     }
 
     @Test func reopen_tailPayloadDamaged_throwsCorruptAtTail() throws {
         try withFilledLog(records: 5) { store, _ throws in
             try damage(store, offset: 5) { $0[$0.count - 1] ^= 0xFF }
-            let error = #expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }
+            let error = #expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }
             #expect(corruptPartition(error) == Self.partition)
             #expect(corruptOffset(error) == 5)
         }
@@ -133,7 +133,7 @@ struct EmbeddedLogCorruptionTests {
         try withFilledLog(records: 3) { store, _ throws in
             try damage(store, offset: 3) { $0[1 + HashChain.hashBytes] ^= 0x40 }
             try store.reopenDatabase()
-            let error = #expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }
+            let error = #expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }
             #expect(corruptOffset(error) == 3)
         }
     }
@@ -141,21 +141,21 @@ struct EmbeddedLogCorruptionTests {
     @Test func reopen_singleRecordDamaged_throwsCorrupt() throws {
         try withFilledLog(records: 1) { store, _ throws in
             try damage(store, offset: 1) { $0.append(0) }
-            #expect(corruptOffset(#expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }) == 1)
+            #expect(corruptOffset(#expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }) == 1)
         }
     }
 
     @Test func reopen_tailHeaderDamaged_throwsCorrupt() throws {
         try withFilledLog(records: 3) { store, _ throws in
             try damage(store, offset: 3) { $0 = Array($0.prefix(1)) }
-            #expect(corruptOffset(#expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }) == 3)
+            #expect(corruptOffset(#expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }) == 3)
         }
     }
 
     @Test func reopen_recordBeforeTailDeleted_throwsCorrupt() throws {
         try withFilledLog(records: 5) { store, _ throws in
             try deleteRecord(store, offset: 4)
-            #expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }
+            #expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }
         }
     }
 
@@ -163,7 +163,7 @@ struct EmbeddedLogCorruptionTests {
         // Opening checks only the tail; the rest is checked when read.
         try withFilledLog(records: 5) { store, _ throws in
             try damage(store, offset: 2) { $0[$0.count - 1] ^= 0x01 }
-            let log = try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition)
+            let log = try store.logStore.openLog(partition: Self.partition)
             #expect(log.nextOffset == 6)
             #expect(corruptOffset(#expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }) == 2)
             #expect(try log.read(from: 3, limit: 10).map(\.offset) == [3, 4, 5])
@@ -174,7 +174,7 @@ struct EmbeddedLogCorruptionTests {
         try withFilledLog(records: 6) { store, log throws in
             try log.truncate(before: 6)
             try damage(store, offset: 6) { $0[1 + HashChain.hashBytes] ^= 0x02 }
-            #expect(corruptOffset(#expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }) == 6)
+            #expect(corruptOffset(#expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }) == 6)
         }
     }
 
@@ -184,7 +184,7 @@ struct EmbeddedLogCorruptionTests {
             let batch = WriteBatch()
             batch.delete(store.database.columnFamily(EmbeddedLog.columnFamily), key: logKey(Self.partition, 0))
             try store.database.write(batch, sync: true)
-            let error = #expect(throws: LogError.self) { try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition) }
+            let error = #expect(throws: LogError.self) { try store.logStore.openLog(partition: Self.partition) }
             #expect(corruptOffset(error) == 6)
             #expect(corruptReason(error)?.contains("anchor") == true)
         }
@@ -227,11 +227,11 @@ struct EmbeddedLogCorruptionTests {
     // MARK: - Helpers
 
     /// A log of `partition` with `records` appended (payloads 1…records).
-    private func withFilledLog(records: Int, _ body: (LogTestStore, EmbeddedLog) throws -> Void) throws {
+    private func withFilledLog(records: Int, _ body: (LogTestStore, any PartitionLog) throws -> Void) throws {
         try withLogStore(columnFamilies: Self.families) { store throws in
-            let log = try EmbeddedLog(database: store.database, walSync: store.walSync, partition: Self.partition)
+            let log = try store.logStore.openLog(partition: Self.partition)
             if records > 0 {
-                try log.append((1...records).map { payload($0, partition: Self.partition) }, with: WriteBatch(), durable: true)
+                try store.logStore.append(to: log, (1...records).map { payload($0, partition: Self.partition) }, with: WriteBatch(), durable: true)
             }
             try body(store, log)
         }

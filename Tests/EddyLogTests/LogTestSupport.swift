@@ -8,27 +8,27 @@ final class LogTestStore {
     let directory: String
     let columnFamilies: [String]
     private(set) var database: Database
-    /// Group commit for `database`, as the engine runs one per database.
-    private(set) var walSync: WALSync
+    /// The log store over `database`, as the engine runs one per data directory.
+    private(set) var logStore: EmbeddedLogStore
 
     fileprivate init(directory: String, columnFamilies: [String]) throws {
         self.directory = directory
         self.columnFamilies = columnFamilies
         database = try Self.open(directory, columnFamilies)
-        walSync = WALSync(database: database)
+        logStore = EmbeddedLogStore(database: database)
     }
 
     /// Closes the database and opens it again on the same files, as a restart would.
     /// Logs built on the old `Database` must not be used afterwards.
     func reopenDatabase() throws {
-        walSync.stop()
+        logStore.close()
         database.close()
         database = try Self.open(directory, columnFamilies)
-        walSync = WALSync(database: database)
+        logStore = EmbeddedLogStore(database: database)
     }
 
     fileprivate func close() {
-        walSync.stop()
+        logStore.close()
         database.close()
     }
 

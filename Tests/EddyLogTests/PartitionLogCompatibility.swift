@@ -9,7 +9,7 @@ import Testing
 /// An implementation's test target instantiates it with a factory and runs every behaviour:
 ///
 ///     let compat = PartitionLogCompatibility { store, partition in
-///         try EmbeddedLog(database: store.database, walSync: store.walSync, partition: partition)
+///         try store.logStore.openLog(partition: partition)
 ///     }
 ///     @Test(arguments: PartitionLogCompatibility.Behaviour.allCases)
 ///     func satisfiesContract(_ behaviour: PartitionLogCompatibility.Behaviour) throws {
@@ -66,6 +66,7 @@ struct PartitionLogCompatibility: Sendable {
         case truncate_everything_thenReopen_keepsNextOffsetAndLastHash
         case whenDurable_afterDurableAppend_reportsSuccess
         case whenDurable_withNothingAppended_reportsSuccessAtOnce
+        case stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible
 
         var testDescription: String { rawValue }
     }
@@ -75,6 +76,7 @@ struct PartitionLogCompatibility: Sendable {
         case .emptyLog_startsAtOffsetOneWithGenesisHash: try emptyLog_startsAtOffsetOneWithGenesisHash()
         case .whenDurable_afterDurableAppend_reportsSuccess: try whenDurable_afterDurableAppend_reportsSuccess()
         case .whenDurable_withNothingAppended_reportsSuccessAtOnce: try whenDurable_withNothingAppended_reportsSuccessAtOnce()
+        case .stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible: try stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible()
         case .append_returnsContiguousOffsetsStartingAtNextOffset: try append_returnsContiguousOffsetsStartingAtNextOffset()
         case .append_noPayloads_returnsEmptyRangeAndKeepsTail: try append_noPayloads_returnsEmptyRangeAndKeepsTail()
         case .read_returnsPayloadsInOrderWithTheirOffsets: try read_returnsPayloadsInOrderWithTheirOffsets()
@@ -99,7 +101,7 @@ struct PartitionLogCompatibility: Sendable {
     // MARK: - Empty log and appends
 
     func emptyLog_startsAtOffsetOneWithGenesisHash() throws {
-        try withLog { _, log throws in
+        try withLog { store, log throws in
             #expect(log.partition == partition)
             #expect(log.nextOffset == 1)
             #expect(log.firstOffset == 1)
@@ -110,11 +112,11 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func append_returnsContiguousOffsetsStartingAtNextOffset() throws {
-        try withLog { _, log throws in
-            #expect(try log.append([payload(1), payload(2), payload(3)], with: WriteBatch(), durable: true) == 1..<4)
+        try withLog { store, log throws in
+            #expect(try store.logStore.append(to: log, [payload(1), payload(2), payload(3)], with: WriteBatch(), durable: true) == 1..<4)
             #expect(log.nextOffset == 4)
-            #expect(try log.append([payload(4)], with: WriteBatch(), durable: false) == 4..<5)
-            #expect(try log.append([payload(5), payload(6)], with: WriteBatch(), durable: true) == 5..<7)
+            #expect(try store.logStore.append(to: log, [payload(4)], with: WriteBatch(), durable: false) == 4..<5)
+            #expect(try store.logStore.append(to: log, [payload(5), payload(6)], with: WriteBatch(), durable: true) == 5..<7)
             #expect(log.nextOffset == 7)
             #expect(log.firstOffset == 1)
             #expect(try log.read(from: 1, limit: 100).map(\.offset) == Array(1...6))
@@ -122,29 +124,29 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func append_noPayloads_returnsEmptyRangeAndKeepsTail() throws {
-        try withLog { _, log throws in
-            try log.append([payload(1), payload(2)], with: WriteBatch(), durable: true)
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, [payload(1), payload(2)], with: WriteBatch(), durable: true)
             let tail = log.lastHash
-            let range = try log.append([], with: WriteBatch(), durable: true)
+            let range = try store.logStore.append(to: log, [], with: WriteBatch(), durable: true)
             #expect(range.isEmpty)
             #expect(range.lowerBound == 3)
             #expect(log.nextOffset == 3)
             #expect(log.lastHash == tail)
-            #expect(try log.append([payload(3)], with: WriteBatch(), durable: true) == 3..<4)
+            #expect(try store.logStore.append(to: log, [payload(3)], with: WriteBatch(), durable: true) == 3..<4)
         }
     }
 
     // MARK: - Reads
 
     func read_returnsPayloadsInOrderWithTheirOffsets() throws {
-        try withLog { _, log throws in
+        try withLog { store, log throws in
             let big = [UInt8]((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
             let binary: [UInt8] = [0, 0xFF, 0, 1, 0x80]
             let payloads = [payload(1), [], big, binary] + (5...12).map { payload($0) }
             // Several appends, read back in one call.
-            try log.append(Array(payloads[0..<3]), with: WriteBatch(), durable: true)
-            try log.append([payloads[3]], with: WriteBatch(), durable: true)
-            try log.append(Array(payloads[4...]), with: WriteBatch(), durable: false)
+            try store.logStore.append(to: log, Array(payloads[0..<3]), with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, [payloads[3]], with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, Array(payloads[4...]), with: WriteBatch(), durable: false)
             let entries = try log.read(from: 1, limit: 100)
             #expect(entries.map(\.offset) == Array(1...UInt64(payloads.count)))
             #expect(entries.map(\.payload) == payloads)
@@ -158,8 +160,8 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func read_respectsLimit() throws {
-        try withLog { _, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             #expect(try log.read(from: 1, limit: 1).map(\.offset) == [1])
             #expect(try log.read(from: 1, limit: 3).map(\.offset) == [1, 2, 3])
             #expect(try log.read(from: 4, limit: 3).map(\.payload) == [payload(4), payload(5), payload(6)])
@@ -181,10 +183,10 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func read_atOrPastEnd_returnsNothing() throws {
-        try withLog { _, log throws in
+        try withLog { store, log throws in
             #expect(try log.read(from: 1, limit: 5).isEmpty)
             #expect(try log.read(from: 7, limit: 5).isEmpty)
-            try log.append([payload(1), payload(2)], with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, [payload(1), payload(2)], with: WriteBatch(), durable: true)
             #expect(try log.read(from: 3, limit: 5).isEmpty)
             #expect(try log.read(from: 4, limit: 5).isEmpty)
             #expect(try log.read(from: 1_000_000, limit: 5).isEmpty)
@@ -198,7 +200,7 @@ struct PartitionLogCompatibility: Sendable {
         try withLog { store, log throws in
             let db = store.database
             let state = db.columnFamily(stateFamily)
-            try log.append([payload(1)], with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: true)
 
             let writes = WriteBatch()
             writes.put(state, key: bytes("applied"), value: bytes("through 3"))
@@ -208,7 +210,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(try log.read(from: 2, limit: 10).isEmpty)
 
             try db.withSnapshot { before throws in
-                #expect(try log.append([payload(2), payload(3)], with: writes, durable: true) == 2..<4)
+                #expect(try store.logStore.append(to: log, [payload(2), payload(3)], with: writes, durable: true) == 2..<4)
                 // A view from before the append holds neither part.
                 #expect(try db.get(state, key: bytes("applied"), snapshot: before) == nil)
                 #expect(try db.get(state, key: bytes("k"), snapshot: before) == nil)
@@ -232,7 +234,7 @@ struct PartitionLogCompatibility: Sendable {
             for group in 0..<5 {
                 let writes = WriteBatch()
                 writes.put(store.database.columnFamily(stateFamily), key: bytes("group \(group)"), value: bytes("\(group)"))
-                try log.append([payload(group * 2 + 1), payload(group * 2 + 2)], with: writes, durable: false)
+                try store.logStore.append(to: log, [payload(group * 2 + 1), payload(group * 2 + 2)], with: writes, durable: false)
             }
             try store.reopenDatabase()
             let reopened = try makeLog(store, partition)
@@ -253,19 +255,19 @@ struct PartitionLogCompatibility: Sendable {
     // MARK: - Hash chain
 
     func entries_chainHashesFromGenesis() throws {
-        try withLog { _, log throws in
+        try withLog { store, log throws in
             let genesis = HashChain.genesis(partition: partition)
-            let first = try log.append([payload(1)], with: WriteBatch(), durable: true)
+            let first = try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: true)
             #expect(first == 1..<2)
             #expect(log.lastHash == HashChain.link(previous: genesis, offset: 1, payload: payload(1)))
-            try log.append((2...6).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (2...6).map { payload($0) }, with: WriteBatch(), durable: true)
             let entries = try log.read(from: 1, limit: 100)
             #expect(entries.count == 6)
             #expect(entries.map(\.hash) == expectedHashes(of: entries, after: genesis))
             #expect(entries.allSatisfy { $0.hash.count == HashChain.hashBytes })
             #expect(log.lastHash == entries.last?.hash)
             // Same payload at a different offset gives a different hash.
-            try log.append([payload(1)], with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: true)
             let again = try #require(try log.read(from: 7, limit: 1).first)
             #expect(again.payload == entries[0].payload)
             #expect(again.hash != entries[0].hash)
@@ -280,7 +282,7 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_thenNewInstanceOnSameDatabase_keepsTailAndChain() throws {
         try withLog { store, log throws in
-            try log.append((1...5).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (1...5).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
             let reopened = try makeLog(store, partition)
             #expect(reopened.nextOffset == 6)
@@ -288,7 +290,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(reopened.lastHash == tail)
             #expect(try reopened.read(from: 1, limit: 10) == (try log.read(from: 1, limit: 10)))
             // Appending continues the chain where the old instance stopped.
-            #expect(try reopened.append([payload(6)], with: WriteBatch(), durable: true) == 6..<7)
+            #expect(try store.logStore.append(to: reopened, [payload(6)], with: WriteBatch(), durable: true) == 6..<7)
             #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
             let entries = try reopened.read(from: 1, limit: 10)
             #expect(entries.map(\.hash) == expectedHashes(of: entries, after: HashChain.genesis(partition: partition)))
@@ -297,8 +299,8 @@ struct PartitionLogCompatibility: Sendable {
 
     func append_thenReopenedDatabase_keepsTailAndChain() throws {
         try withLog { store, log throws in
-            try log.append((1...3).map { payload($0) }, with: WriteBatch(), durable: true)
-            try log.append((4...7).map { payload($0) }, with: WriteBatch(), durable: false)
+            try store.logStore.append(to: log, (1...3).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (4...7).map { payload($0) }, with: WriteBatch(), durable: false)
             let tail = log.lastHash
             let before = try log.read(from: 1, limit: 10)
             try store.reopenDatabase()
@@ -308,7 +310,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(reopened.firstOffset == 1)
             #expect(reopened.lastHash == tail)
             #expect(try reopened.read(from: 1, limit: 10) == before)
-            try reopened.append([payload(8)], with: WriteBatch(), durable: true)
+            try store.logStore.append(to: reopened, [payload(8)], with: WriteBatch(), durable: true)
             // And once more, so the second restart also sees the appended record.
             try store.reopenDatabase()
             let again = try makeLog(store, partition)
@@ -328,10 +330,10 @@ struct PartitionLogCompatibility: Sendable {
             let logR = try makeLog(store, r)
             #expect(logQ.lastHash == HashChain.genesis(partition: q))
             // Interleaved appends; the same payload goes to both partitions first.
-            #expect(try logP.append([bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
-            #expect(try logQ.append([bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
-            #expect(try logP.append([payload(2, partition: p), payload(3, partition: p)], with: WriteBatch(), durable: true) == 2..<4)
-            #expect(try logQ.append([payload(2, partition: q)], with: WriteBatch(), durable: true) == 2..<3)
+            #expect(try store.logStore.append(to: logP, [bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
+            #expect(try store.logStore.append(to: logQ, [bytes("same")], with: WriteBatch(), durable: true) == 1..<2)
+            #expect(try store.logStore.append(to: logP, [payload(2, partition: p), payload(3, partition: p)], with: WriteBatch(), durable: true) == 2..<4)
+            #expect(try store.logStore.append(to: logQ, [payload(2, partition: q)], with: WriteBatch(), durable: true) == 2..<3)
             #expect(logP.nextOffset == 4)
             #expect(logQ.nextOffset == 3)
             #expect(logP.lastHash != logQ.lastHash)
@@ -371,8 +373,8 @@ struct PartitionLogCompatibility: Sendable {
     // MARK: - Truncation
 
     func truncate_removesOldRecordsAndMovesFirstOffset() throws {
-        try withLog { _, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             let tail = log.lastHash
             try log.truncate(before: 5)
@@ -393,12 +395,12 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func truncate_atOrBeforeFirstOffset_changesNothing() throws {
-        try withLog { _, log throws in
+        try withLog { store, log throws in
             try log.truncate(before: 1)
             try log.truncate(before: 5)  // empty log: nothing to remove
             #expect(log.firstOffset == 1)
             #expect(log.nextOffset == 1)
-            try log.append((1...6).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (1...6).map { payload($0) }, with: WriteBatch(), durable: true)
             try log.truncate(before: 0)
             try log.truncate(before: 1)
             #expect(log.firstOffset == 1)
@@ -412,26 +414,26 @@ struct PartitionLogCompatibility: Sendable {
     }
 
     func truncate_beyondNextOffset_keepsTail() throws {
-        try withLog { _, log throws in
-            try log.append((1...4).map { payload($0) }, with: WriteBatch(), durable: true)
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...4).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
             try log.truncate(before: 100)
             #expect(log.nextOffset == 5)
             #expect(log.lastHash == tail)
             #expect(log.firstOffset <= 5)
             #expect(try log.read(from: 5, limit: 10).isEmpty)
-            #expect(try log.append([payload(5)], with: WriteBatch(), durable: true) == 5..<6)
+            #expect(try store.logStore.append(to: log, [payload(5)], with: WriteBatch(), durable: true) == 5..<6)
             #expect(log.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5)))
             #expect(try log.read(from: 5, limit: 10).map(\.payload) == [payload(5)])
         }
     }
 
     func truncate_thenAppend_continuesChain() throws {
-        try withLog { _, log throws in
-            try log.append((1...6).map { payload($0) }, with: WriteBatch(), durable: true)
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...6).map { payload($0) }, with: WriteBatch(), durable: true)
             let sixth = log.lastHash
             try log.truncate(before: 4)
-            #expect(try log.append([payload(7), payload(8)], with: WriteBatch(), durable: true) == 7..<9)
+            #expect(try store.logStore.append(to: log, [payload(7), payload(8)], with: WriteBatch(), durable: true) == 7..<9)
             let entries = try log.read(from: 4, limit: 100)
             #expect(entries.map(\.offset) == [4, 5, 6, 7, 8])
             #expect(entries[2].hash == sixth)
@@ -441,7 +443,7 @@ struct PartitionLogCompatibility: Sendable {
 
     func truncate_thenReopen_keepsFirstOffsetTailAndAnchor() throws {
         try withLog { store, log throws in
-            try log.append((1...10).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (1...10).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             try log.truncate(before: 6)
             // New instance on the same database.
@@ -460,14 +462,14 @@ struct PartitionLogCompatibility: Sendable {
             #expect(throws: LogError.truncated(partition: partition, requested: 5, firstRetained: 6)) {
                 try reopened.read(from: 5, limit: 10)
             }
-            #expect(try reopened.append([payload(11)], with: WriteBatch(), durable: true) == 11..<12)
+            #expect(try store.logStore.append(to: reopened, [payload(11)], with: WriteBatch(), durable: true) == 11..<12)
             #expect(reopened.lastHash == HashChain.link(previous: all[9].hash, offset: 11, payload: payload(11)))
         }
     }
 
     func truncate_twice_thenReopen_verifiesFromNewFirstOffset() throws {
         try withLog { store, log throws in
-            try log.append((1...12).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (1...12).map { payload($0) }, with: WriteBatch(), durable: true)
             let all = try log.read(from: 1, limit: 100)
             try log.truncate(before: 4)
             try log.truncate(before: 9)
@@ -493,7 +495,7 @@ struct PartitionLogCompatibility: Sendable {
     /// continue at the same offset and chain after a restart, or offsets would be reused.
     func truncate_everything_thenReopen_keepsNextOffsetAndLastHash() throws {
         try withLog { store, log throws in
-            try log.append((1...5).map { payload($0) }, with: WriteBatch(), durable: true)
+            try store.logStore.append(to: log, (1...5).map { payload($0) }, with: WriteBatch(), durable: true)
             let tail = log.lastHash
             try log.truncate(before: log.nextOffset)
             #expect(log.firstOffset == 6)
@@ -506,7 +508,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(reopened.nextOffset == 6)
             #expect(reopened.firstOffset == 6)
             #expect(reopened.lastHash == tail)
-            #expect(try reopened.append([payload(6)], with: WriteBatch(), durable: true) == 6..<7)
+            #expect(try store.logStore.append(to: reopened, [payload(6)], with: WriteBatch(), durable: true) == 6..<7)
             #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
         }
     }
@@ -529,10 +531,10 @@ struct PartitionLogCompatibility: Sendable {
     // MARK: Durability
 
     /// Waits (bounded) for `whenDurable` to answer.
-    private func durability(of log: any PartitionLog) -> Result<Void, any Error>? {
+    private func durability(of store: LogTestStore) -> Result<Void, any Error>? {
         let answered = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        log.whenDurable { result in
+        store.logStore.whenAllDurable { result in
             box.set(result)
             answered.signal()
         }
@@ -543,17 +545,30 @@ struct PartitionLogCompatibility: Sendable {
     func whenDurable_afterDurableAppend_reportsSuccess() throws {
         try withLogStore(columnFamilies: columnFamilies) { store in
             let log = try makeLog(store, partition)
-            try log.append([payload(1)], with: WriteBatch(), durable: false)
-            try log.append([payload(2)], with: WriteBatch(), durable: true)
-            let result = try #require(durability(of: log), "whenDurable never answered")
+            try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: false)
+            try store.logStore.append(to: log, [payload(2)], with: WriteBatch(), durable: true)
+            let result = try #require(durability(of: store), "whenDurable never answered")
             #expect(throws: Never.self) { try result.get() }
+        }
+    }
+
+    func stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible() throws {
+        try withLogStore(columnFamilies: columnFamilies) { store in
+            let first = try makeLog(store, partition)
+            let second = try makeLog(store, partition + 1)
+            let batch = WriteBatch()
+            #expect(first.stage([payload(1), payload(2)], into: batch) == 1..<3)
+            #expect(second.stage([payload(1, partition: partition + 1)], into: batch) == 1..<2)
+            _ = try store.logStore.commit(batch, durable: true)
+            #expect(try first.read(from: 1, limit: 10).map(\.payload) == [payload(1), payload(2)])
+            #expect(try second.read(from: 1, limit: 10).map(\.payload) == [payload(1, partition: partition + 1)])
         }
     }
 
     func whenDurable_withNothingAppended_reportsSuccessAtOnce() throws {
         try withLogStore(columnFamilies: columnFamilies) { store in
             let log = try makeLog(store, partition)
-            let result = try #require(durability(of: log), "whenDurable never answered")
+            let result = try #require(durability(of: store), "whenDurable never answered")
             #expect(throws: Never.self) { try result.get() }
         }
     }
