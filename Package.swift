@@ -39,7 +39,11 @@ let package = Package(
         // The partition log behind a narrow interface; the embedded, hash-chained implementation.
         .target(
             name: "EddyLog",
-            dependencies: ["EddyStorage", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "EddyStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         // Partition operators (one file per op), routing, group commit, recovery.
@@ -85,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyModel", "EddyServer", "EddyClient",
+                "EddyModel", "EddyServer", "EddyClient", "EddyDefaultConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

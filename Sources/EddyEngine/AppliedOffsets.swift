@@ -38,6 +38,8 @@ final class AppliedOffsets: Sendable {
 
     /// Returns once `position` is applied everywhere it names, or throws `after_timeout`.
     func wait(until position: Position, timeout: Duration) async throws(EddyError) {
+        // One deadline for the whole position, however many partitions it names.
+        let deadline = ContinuousClock.now + timeout
         for (partition, target) in position.offsets {
             guard partition < slots.count else {
                 throw EddyError(.invalidPosition, "position names partition \(partition); this server has \(slots.count)")
@@ -47,7 +49,7 @@ final class AppliedOffsets: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await self.waitOne(partition, target) }
                     group.addTask {
-                        try await Task.sleep(for: timeout)
+                        try await Task.sleep(until: deadline)
                         throw EddyError(.afterTimeout, "partition \(partition) did not reach offset \(target) within \(timeout)")
                     }
                     try await group.next()

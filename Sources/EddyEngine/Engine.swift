@@ -38,7 +38,7 @@ public final class Engine: Sendable {
         store = EmbeddedLogStore(database: database)
         applied = AppliedOffsets(partitions: configuration.partitions)
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
-        let (store, applied, metrics, epoch) = (store, applied, metrics, epoch)
+        let (store, database, applied, metrics, epoch) = (store, database, applied, metrics, epoch)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
         workers = (0..<workerCount).map { index in
             let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
@@ -46,7 +46,7 @@ public final class Engine: Sendable {
                 index: index, partitions: owned, store: store, durability: configuration.durability,
                 inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax, logger: logger
             ) { partition in
-                try OperatorCore(partition: partition, store: store, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
+                try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
         workers.forEach { $0.start() }
@@ -110,7 +110,8 @@ public final class Engine: Sendable {
         var results = [EventResult?](repeating: nil, count: batch.count)
         var events = batch
 
-        // Wait for every `after` position first; an event whose wait fails gets the error.
+        // Wait for every `after` position first (the batch's positions merged, so if the wait
+        // times out, every event that carried `after` gets the error).
         let after = events.reduce(Position()) { $0.merged(with: $1.after ?? Position()) }
         if !after.isEmpty {
             do {

@@ -19,13 +19,15 @@ public struct EngineConfiguration: Sendable {
     /// Most events waiting per partition; a worker's queue holds this many times the number
     /// of partitions it owns. Beyond it clients get 503 `overloaded`.
     public var inboxEventsMax: Int = 8192
-    /// Most events of one partition handled as one group (one write batch).
+    /// Most events a worker takes in one round, per partition it runs; a round's groups are
+    /// committed as one write batch.
     public var groupEventsMax: Int = 512
     /// How long an event may wait for its `after` position before `after_timeout`.
     public var afterTimeoutSeconds: Double = 5
     /// Log records kept per partition; 0 keeps every record (and so every request outcome) forever.
-    /// Older records are deleted in the background; a retry of an ID whose record is gone gets
-    /// `outcome_expired` and is still never applied twice.
+    /// Older records are deleted by the worker after a commit, once 1024 more than this
+    /// accumulate; a retry of an ID whose record is gone gets `outcome_expired` and is still
+    /// never applied twice.
     public var retainedRecordsPerPartition: UInt64 = 0
     public var limits = Limits()
     public var storage = StorageOptions()

@@ -6,7 +6,7 @@ import EddyModel
 final class EngineMetrics: Sendable {
     private let groupEvents: Recorder
     private let groupSeconds: Metrics.Timer
-    private let syncs: Counter
+    private let durableGroups: Counter
     private let replays: Counter
     private let loggedEvents: Counter
     private let inboxDepth: [Gauge]
@@ -16,7 +16,7 @@ final class EngineMetrics: Sendable {
     init(workers: Int) {
         groupEvents = Recorder(label: "eddy_group_commit_events", aggregate: true)
         groupSeconds = Metrics.Timer(label: "eddy_group_commit_seconds")
-        syncs = Counter(label: "eddy_syncs_total")
+        durableGroups = Counter(label: "eddy_durable_groups_total")
         replays = Counter(label: "eddy_request_id_replays_total")
         loggedEvents = Counter(label: "eddy_logged_events_total")
         inboxDepth = (0..<workers).map { Gauge(label: "eddy_inbox_depth", dimensions: [("worker", "\($0)")]) }
@@ -28,7 +28,7 @@ final class EngineMetrics: Sendable {
         groupEvents.record(events)
         groupSeconds.recordNanoseconds(duration.nanoseconds)
         loggedEvents.increment(by: logged)
-        if synced { syncs.increment() }
+        if synced { durableGroups.increment() }
     }
 
     func recordInboxDepth(worker: Int, depth: Int) {

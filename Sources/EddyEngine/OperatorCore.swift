@@ -20,9 +20,8 @@ struct OperatorCore {
     private let metrics: EngineMetrics
     /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
     /// the partition then refuses to serve rather than guess.
-    init(partition: Int, store: EmbeddedLogStore, configuration: EngineConfiguration, epoch: UInt32,
+    init(partition: Int, store: any LogStore, database: Database, configuration: EngineConfiguration, epoch: UInt32,
          applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
-        let database = store.database
         var logger = logger
         logger[metadataKey: "partition"] = "\(partition)"
         self.partition = partition
@@ -70,7 +69,10 @@ struct OperatorCore {
             let offset = base + UInt64(payloads.count)
             var fingerprint: UInt64 = 0
 
-            if let id = event.id {
+            // Server-assigned IDs ("@…") are unique by construction, so only client IDs are
+            // looked up and indexed.
+            let clientID = event.id.flatMap { $0.first == Event.serverIDMarker ? nil : $0 }
+            if let id = clientID {
                 fingerprint = RequestFingerprint.of(event)
                 if let earlier = recentIDs[id] {
                     replies.append((item, replay(event, fingerprint: fingerprint, offset: earlier.offset, storedFingerprint: earlier.fingerprint, payload: earlier.payload)))
@@ -104,7 +106,7 @@ struct OperatorCore {
                     }
                 }
             }
-            if let id = event.id {
+            if let id = clientID {
                 var entry = BinaryWriter(capacity: 16)
                 entry.write(offset)
                 entry.write(fingerprint)

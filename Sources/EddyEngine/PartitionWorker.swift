@@ -29,6 +29,11 @@ final class PartitionWorker: Sendable {
     private let durability: EngineConfiguration.Durability
     /// Reused for every commit of this worker: cleared, never reallocated.
     private nonisolated(unsafe) let batch = WriteBatch()
+    /// Rounds committed but not yet durable. When this many wait for the disk, the worker
+    /// stops taking work, its queue fills, and clients get `overloaded`: backpressure
+    /// instead of an unbounded pile of replies waiting for fsync.
+    static let roundsAwaitingDurabilityMax = 64
+    private let durabilitySlots = DispatchSemaphore(value: PartitionWorker.roundsAwaitingDurabilityMax)
 
     init(index: Int, partitions: [Int], store: any LogStore, durability: EngineConfiguration.Durability,
          inboxCapacity: Int, groupEventsMax: Int, logger: Logger, open: (Int) throws -> OperatorCore) {
@@ -145,9 +150,6 @@ final class PartitionWorker: Sendable {
         let ticket: DurabilityTicket
         do {
             ticket = try store.commit(batch, durable: needsSync)
-            for (partition, group) in handled {
-                try cores[partition]??.didCommit(group)
-            }
         } catch {
             let failure = EddyError(.partitionUnavailable, "write failed: \(error)")
             for (partition, group) in handled {
@@ -156,13 +158,24 @@ final class PartitionWorker: Sendable {
             }
             return
         }
+        for (partition, group) in handled {
+            do {
+                try cores[partition]??.didCommit(group)
+            } catch {
+                // The round is committed, so its replies still go out; retention failing is a
+                // storage fault, which stops the partition for later events.
+                stopPartition(partition, error)
+            }
+        }
         let replies = handled.flatMap(\.group.replies)
         guard durability == .sync else {
             for (item, reply) in replies { item.reply(reply) }
             return
         }
         let partitions = handled.map(\.partition)
+        durabilitySlots.wait()
         store.whenDurable(ticket) { [self] result in
+            defer { durabilitySlots.signal() }
             switch result {
             case .success:
                 for (item, reply) in replies { item.reply(reply) }

@@ -40,7 +40,7 @@ enum Recovery {
                         }
                     }
                 }
-                if let id = payload.event.id {
+                if let id = payload.event.id, id.first != Event.serverIDMarker {
                     var value = BinaryWriter(capacity: 16)
                     value.write(entry.offset)
                     value.write(RequestFingerprint.of(payload.event))

@@ -3,8 +3,9 @@ import EddyLog
 
 /// The column families of the data directory and how their keys are built.
 ///
-/// Every key starts with the partition number (2 bytes, big-endian) so one partition's data
-/// is one contiguous range in each family: easy to scan, audit, or hand to another node.
+/// Keys of the log, state and meta families start with the partition number (2 bytes,
+/// big-endian), so one partition's data is one contiguous range: easy to scan, audit, or
+/// hand to another node. Request-ID keys start with the ID, for point lookups by ID.
 enum StoreLayout {
     /// Current documents: partition, table, NUL, key → `StoredValue`.
     static let state = "state"

@@ -1,5 +1,6 @@
 public import EddyStorage
 import Foundation
+import Metrics
 import Synchronization
 
 /// Group commit for everything written to one RocksDB database: writers write without
@@ -23,8 +24,11 @@ public final class WALSync: Sendable {
     private let state = Mutex(State())
     private let wake = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
-    /// Most waiters held at once; each is one group of one partition, so this is never near.
-    public static let waitersMax = 1 << 20
+    private let syncs = Counter(label: "eddy_wal_syncs_total")
+    private let syncSeconds = Metrics.Timer(label: "eddy_wal_sync_seconds")
+    /// Most waiters held at once. Each is one worker round, and each worker keeps at most a
+    /// fixed number of rounds waiting (its backpressure), so reaching this is a bug.
+    public static let waitersMax = 1 << 16
 
     public init(database: Database) {
         self.database = database
@@ -83,9 +87,13 @@ public final class WALSync: Sendable {
             wake.unlock()
             let (target, stopping) = state.withLock { ($0.issued, $0.stopping) }
             let outcome: Result<Void, StorageError>
+            let started = ContinuousClock.now
             do {
                 try database.syncWAL()
                 outcome = .success(())
+                syncs.increment()
+                let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                syncSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
             } catch {
                 outcome = .failure(error)
             }

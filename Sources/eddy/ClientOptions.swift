@@ -29,10 +29,10 @@ enum Output {
     /// Sends one event and prints its result; a rejected event becomes an error exit.
     static func perform(_ options: ClientOptions, _ event: JSON) async throws {
         let client = try options.client()
-        defer { Task { await client.close() } }
         let result: JSON
         do {
             result = try await client.send(event).result
+            await client.close()
         } catch {
             throw fail("cannot reach the server: \(error)")
         }

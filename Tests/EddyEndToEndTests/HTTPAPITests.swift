@@ -68,4 +68,18 @@ import Testing
         }
         await again.close()
     }
+
+    @Test func unknownRouteOrWrongMethod_answersNotFoundAsJSON() async throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        let missing = try await client.request(method: "GET", path: "/v2/nothing")
+        #expect(missing.status == 404)
+        #expect(try JSON(parsing: missing.body)["error"]?["code"] == "not_found")
+        let wrongMethod = try await client.request(method: "PUT", path: "/v1/events", body: Array("{}".utf8))
+        #expect(wrongMethod.status == 404)
+        #expect(try JSON(parsing: wrongMethod.body)["error"]?["code"] == "not_found")
+        await client.close()
+    }
 }

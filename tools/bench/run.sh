@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Eddy's load tool: drives a real `eddy serve` over loopback with wrk (tools/bench/events.lua)
+# and measures the peers in the same run: Redis via redis-benchmark, RocksDB via db_bench.
+# Prints one line per figure: scenario, throughput (median of RUNS runs), p50 and p99 latency
+# (of the median run), and writes them to bench-results/results.tsv.
+#
+#   tools/bench/run.sh                # everything except the 10-million-key RSS run
+#   BIG=1 tools/bench/run.sh          # also load 10,000,000 keys and report RSS
+#   RUNS=3 SECONDS_EACH=5 tools/bench/run.sh
+#
+# Every process it starts listens on 127.0.0.1 only and is stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+RUNS=${RUNS:-3}
+SECONDS_EACH=${SECONDS_EACH:-5}
+PORT=${PORT:-7460}
+REDIS_PORT=${REDIS_PORT:-6460}
+OUT=bench-results
+WORK=$(mktemp -d /tmp/eddy-bench.XXXXXX)
+mkdir -p "$OUT"
+RESULTS="$OUT/results.tsv"
+: > "$RESULTS"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v redis-benchmark >/dev/null || need+=(redis-server redis-tools)
+command -v db_bench >/dev/null || need+=(rocksdb-tools)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+tools/setup.sh
+swift build -c release --product eddy >/dev/null
+EDDY=.build/release/eddy
+
+SERVER_PID=""
+REDIS_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+record() { # scenario ops_per_sec p50_ms p99_ms note
+  printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
+}
+
+start_eddy() { # config-file data-dir
+  "$EDDY" serve --config "$1" --data-dir "$2" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "eddy did not start: $(cat "$WORK/server.out")" >&2; exit 1
+}
+
+stop_eddy() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# One wrk scenario, RUNS times; records the median run by events/s.
+eddy_wrk() { # name op batch connections [keys]
+  local name=$1 op=$2 batch=$3 conns=$4 keys=${5:-100000}
+  local threads=2; [ "$conns" -lt 2 ] && threads=1
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(EDDY_OP=$op EDDY_BATCH=$batch EDDY_KEYS=$keys wrk -t$threads -c"$conns" -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
+  done
+  local median
+  median=$(printf '%s\n' "${lines[@]}" | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["errors"]}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
+  set -- $median
+  record "$name" "$1" "$2" "$3" "errors=$4"
+}
+
+# Loads `count` documents bench/k1..k<count> with batched puts (for reads, RSS, recovery).
+preload() { # count
+  local count=$1 batch=1000
+  python3 - "$PORT" "$count" "$batch" <<'PY'
+import http.client, json, sys
+port, count, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+for start in range(1, count + 1, batch):
+    events = [{"op": "put", "table": "bench", "key": f"k{n}", "value": {"v": "x" * 100}} for n in range(start, min(start + batch, count + 1))]
+    conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = conn.getresponse(); body = reply.read()
+    if reply.status != 200: sys.exit(f"preload failed: {reply.status} {body[:200]}")
+PY
+}
+
+printf 'tables:\n  - name: bench\n' > "$WORK/logged.yaml"
+printf 'storage:\n  logReads: false\ntables:\n  - name: bench\n' > "$WORK/unlogged.yaml"
+
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; runs=$RUNS x ${SECONDS_EACH}s" | tee -a "$RESULTS"
+printf 'scenario\tops_per_s\tp50_ms\tp99_ms\tnote\n' | tee -a "$RESULTS"
+
+# --- Eddy: durable writes, unpipelined and batched ---------------------------------------
+start_eddy "$WORK/logged.yaml" "$WORK/data"
+for c in 1 16 64; do eddy_wrk "eddy put c=$c" put 1 "$c"; done
+for c in 1 16 64; do eddy_wrk "eddy incr c=$c" incr 1 "$c"; done
+for c in 1 16 64; do eddy_wrk "eddy put batch=100 c=$c" put 100 "$c"; done
+
+# --- Eddy: one-off reads, with and without read records ----------------------------------
+preload 100000
+eddy_wrk "eddy get (read records) c=64" get 1 64 100000
+stop_eddy
+start_eddy "$WORK/unlogged.yaml" "$WORK/data"
+eddy_wrk "eddy get (no read records) c=64" get 1 64 100000
+stop_eddy
+
+# --- Recovery after kill -9 under write load ----------------------------------------------
+start_eddy "$WORK/logged.yaml" "$WORK/data"
+EDDY_OP=put EDDY_BATCH=100 wrk -t2 -c16 -d3s -s tools/bench/events.lua "http://127.0.0.1:$PORT" >/dev/null &
+WRK_PID=$!
+sleep 2
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+wait "$WRK_PID" 2>/dev/null || true
+t0=$(date +%s.%N)
+start_eddy "$WORK/logged.yaml" "$WORK/data"
+until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; do sleep 0.005; done
+t1=$(date +%s.%N)
+record "eddy recovery after kill -9 (start to healthy)" "-" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", (b-a)*1000}')" "-" "ms; data dir $(du -sh "$WORK/data" | cut -f1)"
+stop_eddy
+
+# --- Server RSS with 10 million keys (BIG=1) ------------------------------------------------
+if [ "${BIG:-0}" = 1 ]; then
+  rm -rf "$WORK/big"
+  start_eddy "$WORK/logged.yaml" "$WORK/big"
+  t0=$(date +%s)
+  preload 10000000
+  t1=$(date +%s)
+  rss=$(awk '/VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+  record "eddy RSS with 10,000,000 keys" "$((10000000 / (t1 - t0 + 1)))" "-" "-" "RSS $((rss / 1024)) MiB after loading in $((t1 - t0)) s (ops/s = load rate)"
+  stop_eddy
+fi
+
+# --- Peers, same run -------------------------------------------------------------------------
+mkdir -p "$WORK/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save '' --logfile "$WORK/redis/log" &
+REDIS_PID=$!
+until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
+redis_run() { # name args...
+  local name=$1; shift
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(redis-benchmark -p "$REDIS_PORT" --csv "$@" | tail -1 | tr -d '"')")
+  done
+  local median
+  median=$(printf '%s\n' "${lines[@]}" | awk -F, '{printf "%.0f %s %s\n", $2, $5, $7}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
+  set -- $median
+  record "$name" "$1" "$2" "$3" ""
+}
+for c in 1 16 64; do redis_run "redis SET appendfsync=always c=$c" -t set -c "$c" -n $((c == 1 ? 10000 : 100000)) -r 1000000 -d 100; done
+redis_run "redis SET appendfsync=always c=64 pipeline=100" -t set -c 64 -n 1000000 -r 1000000 -d 100 -P 100
+redis-cli -p "$REDIS_PORT" config set appendfsync no >/dev/null
+redis-benchmark -p "$REDIS_PORT" -t set -n 100000 -r 100000 -d 100 -q >/dev/null
+redis_run "redis GET c=64" -t get -c 64 -n 300000 -r 100000
+kill -9 "$REDIS_PID"; REDIS_PID=""
+
+rm -rf "$WORK/dbb"
+dbb=$(db_bench --benchmarks=fillbatch --sync=1 --num=500000 --value_size=100 --db="$WORK/dbb" 2>/dev/null | awk '/^fillbatch/{print $5}')
+record "rocksdb db_bench fillbatch sync=1" "$dbb" "-" "-" "storage limit: batches of 1000 keys, one sync each"
+rm -rf "$WORK/dbb"
+dbs=$(db_bench --benchmarks=fillrandom --sync=1 --num=20000 --value_size=100 --db="$WORK/dbb" 2>/dev/null | awk '/^fillrandom/{print $5}')
+record "rocksdb db_bench fillrandom sync=1 (one key per sync)" "$dbs" "-" "-" "one fsync per write, single thread"
+
+echo "results in $RESULTS"
