@@ -107,7 +107,8 @@ public final class EddyClient: Sendable {
         return (reply.status, try Self.decode(reply.body))
     }
 
-    private static func event(_ op: String, _ table: String, _ key: String, id: String?, _ extra: [String: JSON]) -> JSON {
+    /// A single-key event object: `op`, `table`, `key`, the optional `id`, and `extra` fields.
+    public static func event(_ op: String, _ table: String, _ key: String, id: String?, _ extra: [String: JSON]) -> JSON {
         var object = extra
         object["op"] = .string(op)
         object["table"] = .string(table)

@@ -118,16 +118,8 @@ enum ResultRenderer {
     static func renderScan(id: String?, items: [(key: String, value: [UInt8])], more: Bool, position: Position) -> EventResult {
         var writer = ResultWriter(capacity: 64 + items.reduce(0) { $0 + $1.key.utf8.count + $1.value.count + 20 })
         if let id { writer.string("id", id) }
-        var list: [UInt8] = [UInt8(ascii: "[")]
-        for (index, item) in items.enumerated() {
-            if index > 0 { list.append(UInt8(ascii: ",")) }
-            list.append(contentsOf: #"{"key":"#.utf8)
-            JSON.writeString(item.key, into: &list)
-            list.append(contentsOf: #","value":"#.utf8)
-            list.append(contentsOf: item.value)
-            list.append(UInt8(ascii: "}"))
-        }
-        list.append(UInt8(ascii: "]"))
+        var list: [UInt8] = []
+        Answer.writeItems(items, into: &list)
         writer.raw("items", list)
         writer.bool("more", more)
         writer.bool("ok", true)

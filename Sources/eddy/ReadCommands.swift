@@ -1,4 +1,5 @@
 import ArgumentParser
+import EddyClient
 import EddyModel
 
 struct Get: AsyncParsableCommand {
@@ -10,13 +11,10 @@ struct Get: AsyncParsableCommand {
     @Option(help: "A position token: wait until the server has applied it.") var after: String?
 
     func run() async throws {
-        var event = writeEvent("get", table, key, nil, [:])
-        if case .object(var object) = event {
-            if let client { object["client"] = .string(client) }
-            if let after { object["after"] = .string(after) }
-            event = .object(object)
-        }
-        try await Output.perform(options, event)
+        var extra: [String: JSON] = [:]
+        if let client { extra["client"] = .string(client) }
+        if let after { extra["after"] = .string(after) }
+        try await Output.perform(options, EddyClient.event("get", table, key, id: nil, extra))
     }
 }
 

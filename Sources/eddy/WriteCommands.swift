@@ -1,4 +1,5 @@
 import ArgumentParser
+import EddyClient
 import EddyModel
 
 struct Put: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct Put: AsyncParsableCommand {
     @Option(help: "Request ID: a retry with the same ID changes nothing twice.") var id: String?
 
     func run() async throws {
-        try await Output.perform(options, writeEvent("put", table, key, id, ["value": try Output.json(json, what: "JSON")]))
+        try await Output.perform(options, EddyClient.event("put", table, key, id: id, ["value": try Output.json(json, what: "JSON")]))
     }
 }
 
@@ -23,7 +24,7 @@ struct Insert: AsyncParsableCommand {
     @Option(help: "Request ID.") var id: String?
 
     func run() async throws {
-        try await Output.perform(options, writeEvent("insert", table, key, id, ["value": try Output.json(json, what: "JSON")]))
+        try await Output.perform(options, EddyClient.event("insert", table, key, id: id, ["value": try Output.json(json, what: "JSON")]))
     }
 }
 
@@ -36,7 +37,7 @@ struct Patch: AsyncParsableCommand {
     @Option(help: "Request ID.") var id: String?
 
     func run() async throws {
-        try await Output.perform(options, writeEvent("patch", table, key, id, ["value": try Output.json(json, what: "JSON")]))
+        try await Output.perform(options, EddyClient.event("patch", table, key, id: id, ["value": try Output.json(json, what: "JSON")]))
     }
 }
 
@@ -50,7 +51,7 @@ struct Incr: AsyncParsableCommand {
     @Option(help: "Request ID.") var id: String?
 
     func run() async throws {
-        try await Output.perform(options, writeEvent("incr", table, key, id, ["field": .string(field), "by": .number(amount)]))
+        try await Output.perform(options, EddyClient.event("incr", table, key, id: id, ["field": .string(field), "by": .number(amount)]))
     }
 }
 
@@ -62,15 +63,7 @@ struct Delete: AsyncParsableCommand {
     @Option(help: "Request ID.") var id: String?
 
     func run() async throws {
-        try await Output.perform(options, writeEvent("delete", table, key, id, [:]))
+        try await Output.perform(options, EddyClient.event("delete", table, key, id: id, [:]))
     }
 }
 
-func writeEvent(_ op: String, _ table: String, _ key: String, _ id: String?, _ extra: [String: JSON]) -> JSON {
-    var object = extra
-    object["op"] = .string(op)
-    object["table"] = .string(table)
-    object["key"] = .string(key)
-    if let id { object["id"] = .string(id) }
-    return .object(object)
-}

@@ -1,5 +1,7 @@
 @testable import EddyEngine
+import EddyLog
 import EddyModel
+import EddyStorage
 import Foundation
 import Logging
 
@@ -39,6 +41,19 @@ final class EngineHarness: @unchecked Sendable {
     /// Sends and returns the parsed result object.
     func result(_ event: JSON) async throws -> JSON {
         try JSON(parsing: try await send(event).body)
+    }
+
+    /// Closes the engine and opens its data directory directly, as a tool (or a test that
+    /// damages files) would: the database and its log store, closed again afterwards.
+    func withClosedStore<R>(_ body: (Database, EmbeddedLogStore) throws -> R) throws -> R {
+        engine.close()
+        let database = try Database(path: directory, columnFamilies: StoreLayout.columnFamilies)
+        let store = EmbeddedLogStore(database: database)
+        defer {
+            store.close()
+            database.close()
+        }
+        return try body(database, store)
     }
 
     func partition(of table: String, _ key: String) -> Int {

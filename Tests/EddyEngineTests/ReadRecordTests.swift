@@ -8,16 +8,11 @@ import Testing
 @Suite struct ReadRecordTests {
     /// Reads the log record of partition `p` at `offset` straight from the data directory.
     static func record(_ h: EngineHarness, partition p: Int, offset: UInt64) throws -> LogPayload? {
-        h.engine.close()
-        let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-        let store = EmbeddedLogStore(database: database)
-        defer {
-            store.close()
-            database.close()
+        try h.withClosedStore { _, store in
+            let log = try store.openLog(partition: p)
+            guard let entry = try log.read(from: offset, limit: 1).first else { return nil }
+            return try LogPayload(decoding: entry.payload)
         }
-        let log = try store.openLog(partition: p)
-        guard let entry = try log.read(from: offset, limit: 1).first else { return nil }
-        return try LogPayload(decoding: entry.payload)
     }
 
     @Test func get_isLoggedWithClient_digest_andTheWriteBehindTheAnswer() async throws {

@@ -11,16 +11,9 @@ import Testing
         let h = try EngineHarness()
         _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
         let p = h.partition(of: "users", "k")
-        h.engine.close()
         // A log that commits apart from state (a distributed log) can crash between the two:
         // append a record with no state writes, as such a crash would leave it.
-        do {
-            let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-            let store = EmbeddedLogStore(database: database)
-            defer {
-                store.close()
-                database.close()
-            }
+        try h.withClosedStore { _, store in
             let log = try store.openLog(partition: p)
             let event = Event(id: "gap-1", op: .put, table: "users", key: "k", value: 2)
             let payload = LogPayload(epoch: 1, timestampMs: 0, event: event, outcome: .applied([Change(table: "users", key: "k", value: JSON(2).serialized())]))
@@ -38,10 +31,7 @@ import Testing
         let h = try EngineHarness()
         _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
         let p = h.partition(of: "users", "k")
-        h.engine.close()
-        do {
-            let database = try Database(path: h.directory, columnFamilies: StoreLayout.columnFamilies)
-            defer { database.close() }
+        try h.withClosedStore { database, _ in
             let family = database.columnFamily(EmbeddedLog.columnFamily)
             var key = BinaryWriter()
             key.write(UInt16(p))
