@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyModel", "EddyServer", "EddyClient", "EddyDefaultConfig",
+                "EddyModel", "EddyEngine", "EddyServer", "EddyClient", "EddyDefaultConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -31,6 +31,13 @@ enum StoreLayout {
         return (start, successor(ofPrefix: start))
     }
 
+    /// Every key of one partition in a partition-prefixed family (log, state, meta).
+    static func partitionRange(_ partition: Int) -> (start: [UInt8], end: [UInt8]) {
+        var writer = BinaryWriter(capacity: 2)
+        writer.write(UInt16(partition))
+        return (writer.bytes, successor(ofPrefix: writer.bytes))
+    }
+
     /// The smallest key greater than every key that starts with `prefix`.
     static func successor(ofPrefix prefix: [UInt8]) -> [UInt8] {
         var end = prefix

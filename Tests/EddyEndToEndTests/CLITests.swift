@@ -67,3 +67,31 @@ import Testing
         #expect(run.status != 0, "a failed line makes the exit status non-zero")
     }
 }
+
+@Suite(.serialized) struct AuditCLITests {
+    @Test func audit_ofAStoppedServersData_exitsZero_andRefusesWhileItRuns() async throws {
+        let server = try ServerProcess()
+        try server.start()
+        let client = try server.client()
+        for index in 0..<20 {
+            try await client.incr("counters", "c\(index % 3)", field: "n", id: "audit-\(index)")
+        }
+        await client.close()
+
+        let whileRunning = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        #expect(whileRunning.status != 0)
+        #expect(whileRunning.stderr.contains("server running"))
+
+        server.stop()
+        let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let lines = try audit.lines.map { try JSON(parsing: $0) }
+        #expect(lines.count == 9, "8 partitions and a summary")
+        #expect(lines.last?["ok"] == true)
+        #expect(lines.last?["recordsVerified"] == 20)
+
+        let missing = try CLI.run(["audit", "--data-dir", server.dataDirectory + "-nope"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no Eddy data directory"))
+    }
+}
