@@ -125,6 +125,10 @@ t1=$(date +%s.%N)
 record "eddy recovery after kill -9 (start to healthy)" "-" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", (b-a)*1000}')" "-" "ms; data dir $(du -sh "$WORK/data" | cut -f1)"
 stop_eddy
 
+# --- Offline audit of the same data directory ------------------------------------------------
+summary=$("$EDDY" audit --data-dir "$WORK/data" --config "$WORK/logged.yaml" | tail -1)
+record "eddy audit (verify chains, re-derive, compare)" "$(echo "$summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["recordsPerSecond"])')" "-" "-" "records/s; $(echo "$summary" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["recordsVerified"], "records in", d["seconds"], "s, ok =", d["ok"])')"
+
 # --- Server RSS with 10 million keys (BIG=1) ------------------------------------------------
 if [ "${BIG:-0}" = 1 ]; then
   rm -rf "$WORK/big"
