@@ -28,7 +28,10 @@ struct StateView {
     /// Stages `change` as written by the current event and returns its state key.
     mutating func stage(_ change: Change) {
         let stateKey = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
-        pending[stateKey] = change.value.map { StoredValue(producedAt: currentOffset, json: $0) }
+        let staged = change.value.map { StoredValue(producedAt: currentOffset, json: $0) }
+        // `updateValue`, not subscript assignment: assigning nil would remove the entry and
+        // let a later read see the committed value the delete just removed.
+        pending.updateValue(staged, forKey: stateKey)
     }
 
     mutating func reset() {

@@ -10,14 +10,20 @@ public final class ServerProcess: @unchecked Sendable {
     private var process: Process?
     private var listeningURL: String?
     public let dataDirectory: String
-    public let configPath: String
+    /// The configuration file passed with `--config`, or nil to run the embedded default.
+    public let configPath: String?
 
-    /// - Parameter config: YAML configuration; the test support writes it to a temp file.
-    public init(config: String = ServerProcess.defaultTestConfig, dataDirectory: String? = nil) throws {
+    /// - Parameter config: YAML configuration, written to a temp file; nil runs the server on
+    ///   its embedded default (`Config/eddy.yaml`), as `eddy serve` with no `--config` does.
+    public init(config: String? = ServerProcess.defaultTestConfig, dataDirectory: String? = nil) throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-test")
         self.dataDirectory = dataDirectory ?? scratch + "/data"
-        configPath = scratch + "/eddy.yaml"
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        if let config {
+            configPath = scratch + "/eddy.yaml"
+            try config.write(toFile: scratch + "/eddy.yaml", atomically: true, encoding: .utf8)
+        } else {
+            configPath = nil
+        }
     }
 
     /// Tables every test configuration declares.
@@ -51,7 +57,8 @@ public final class ServerProcess: @unchecked Sendable {
     public func start(timeout: Duration = .seconds(30)) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = ["serve", "--config", configPath, "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.arguments = (configPath.map { ["serve", "--config", $0] } ?? ["serve"])
+            + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
