@@ -5,4 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 swift build --build-tests
-swift test --skip-build "$@"
+
+# The suite takes well under a minute. One hang of the whole test process (every test
+# suspended, no test failing) was seen once and not explained; so a run is bounded, and a
+# run that hangs, and only that, is retried once and reported. A failing test fails at once.
+run_tests() { timeout --kill-after=10 600 swift test --skip-build "$@"; }
+set +e
+run_tests "$@"
+status=$?
+set -e
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "tools/test.sh: the test run hung (no result after 600 s); running it once more" >&2
+  run_tests "$@"
+  exit $?
+fi
+exit "$status"
