@@ -76,17 +76,7 @@ import Testing
         let h = try EngineHarness()
         try await Self.fill(h)
         let p = h.partition(of: "users", "k0")
-        try h.withClosedStore { database, _ in
-            let family = database.columnFamily(EmbeddedLog.columnFamily)
-            var key = BinaryWriter()
-            key.write(UInt16(p))
-            key.write(UInt64(2))
-            var value = try #require(try database.get(family, key: key.bytes))
-            value[value.count - 3] ^= 0x01
-            let batch = WriteBatch()
-            batch.put(family, key: key.bytes, value: value)
-            try database.write(batch, sync: true)
-        }
+        try h.damageLogRecord(partition: p, offset: 2)
         let report = try Self.audit(h)
         let damaged = try #require(report.partitions.first { $0.partition == p })
         #expect(!damaged.isClean)

@@ -56,6 +56,28 @@ final class EngineHarness: @unchecked Sendable {
         return try body(database, store)
     }
 
+    /// Flips one payload byte of the stored log record at `offset` of `partition`, leaving
+    /// its hash as it was: the damage a bad disk or a tamperer would leave.
+    func damageLogRecord(partition: Int, offset: UInt64) throws {
+        try withClosedStore { database, _ in
+            let family = database.columnFamily(EmbeddedLog.columnFamily)
+            var key = BinaryWriter()
+            key.write(UInt16(partition))
+            key.write(offset)
+            guard var value = try database.get(family, key: key.bytes) else {
+                throw DamageFailed(description: "no log record at \(partition):\(offset)")
+            }
+            value[value.count - 2] ^= 0x20
+            let batch = WriteBatch()
+            batch.put(family, key: key.bytes, value: value)
+            try database.write(batch, sync: true)
+        }
+    }
+
+    struct DamageFailed: Error, CustomStringConvertible {
+        var description: String
+    }
+
     func partition(of table: String, _ key: String) -> Int {
         Partitioner(count: configuration.partitions).partition(table: table, key: key)
     }

@@ -31,17 +31,7 @@ import Testing
         let h = try EngineHarness()
         _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
         let p = h.partition(of: "users", "k")
-        try h.withClosedStore { database, _ in
-            let family = database.columnFamily(EmbeddedLog.columnFamily)
-            var key = BinaryWriter()
-            key.write(UInt16(p))
-            key.write(UInt64(1))
-            var value = try #require(try database.get(family, key: key.bytes))
-            value[value.count - 2] ^= 0x20
-            let batch = WriteBatch()
-            batch.put(family, key: key.bytes, value: value)
-            try database.write(batch, sync: true)
-        }
+        try h.damageLogRecord(partition: p, offset: 1)
         try h.restart()
         guard case .failed(let reason) = h.engine.partitionHealth[p] else {
             Issue.record("partition \(p) should refuse to serve")
