@@ -49,7 +49,12 @@ final class HTTPConnection: Sendable {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
         let outgoing = PipelinedClientHandler.Outgoing(head: head, body: body.map { ByteBuffer(bytes: $0) }, reply: promise)
-        channel.writeAndFlush(outgoing, promise: nil)
+        // If the write fails (the connection closed before or while sending), the handler may
+        // never have seen the request, so fail the reply here too; NIO ignores a second
+        // completion, and without this the caller would wait forever.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { promise.fail($0) }
+        channel.writeAndFlush(outgoing, promise: written)
         return try await promise.futureResult.get()
     }
 
