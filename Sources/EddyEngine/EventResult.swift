@@ -1,0 +1,26 @@
+public import EddyModel
+
+/// A result for the client: its bytes and what the HTTP layer needs to pick a status.
+public struct EventResult: Sendable {
+    /// The canonical JSON result object.
+    public var body: [UInt8]
+    /// Set when the event failed or was rejected.
+    public var error: EddyError?
+    /// True when this answers a retry from the stored outcome of the first attempt.
+    public var replayed: Bool
+
+    public init(body: [UInt8], error: EddyError?, replayed: Bool = false) {
+        self.body = body
+        self.error = error
+        self.replayed = replayed
+    }
+
+    /// A failure that happened before the event reached its partition's log.
+    public static func failure(_ error: EddyError, id: String?) -> EventResult {
+        var writer = ResultWriter()
+        writer.error(error)
+        if let id { writer.string("id", id) }
+        writer.bool("ok", false)
+        return EventResult(body: writer.finish(), error: error)
+    }
+}
