@@ -1,4 +1,4 @@
-public import EddyModel
+import EddyModel
 import Synchronization
 
 /// The applied offset of every partition, and the events waiting for one to advance.

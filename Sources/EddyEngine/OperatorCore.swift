@@ -124,7 +124,7 @@ struct OperatorCore {
             // Reads alone are not synced: the next synced write, in any partition, makes them
             // durable too, since every column family shares one WAL. So a decision that names a
             // read is never acknowledged before the read's record is on disk.
-            log.stage(payloads, into: batch)
+            _ = log.stage(payloads, into: batch)
             lastOffset = last
         }
         metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)

@@ -1,4 +1,4 @@
-public import EddyModel
+import EddyModel
 
 /// What a partition operator sends back for one piece of work.
 enum PartitionReply: Sendable {

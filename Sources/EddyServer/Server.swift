@@ -1,4 +1,4 @@
-public import EddyEngine
+import EddyEngine
 public import Logging
 import Hummingbird
 import Metrics
