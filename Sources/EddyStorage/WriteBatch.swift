@@ -57,21 +57,21 @@ public final class WriteBatch {
 
     /// Removes everything added since the last `setSavePoint`.
     public func rollbackToSavePoint() throws(StorageError) {
-        var error: UnsafeMutablePointer<CChar>? = nil
-        rocksdb_writebatch_rollback_to_save_point(handle, &error)
-        if let raw = error {
-            defer { rocksdb_free(raw) }
-            throw StorageError(operation: "rollback batch", message: String(cString: raw))
-        }
+        try Self.check("rollback batch") { rocksdb_writebatch_rollback_to_save_point(handle, &$0) }
     }
 
     /// Forgets the last save point without rolling back.
     public func popSavePoint() throws(StorageError) {
+        try Self.check("pop save point") { rocksdb_writebatch_pop_save_point(handle, &$0) }
+    }
+
+    /// Runs a C call that reports failure through an error string, and throws it.
+    private static func check(_ operation: String, _ call: (inout UnsafeMutablePointer<CChar>?) -> Void) throws(StorageError) {
         var error: UnsafeMutablePointer<CChar>? = nil
-        rocksdb_writebatch_pop_save_point(handle, &error)
+        call(&error)
         if let raw = error {
             defer { rocksdb_free(raw) }
-            throw StorageError(operation: "pop save point", message: String(cString: raw))
+            throw StorageError(operation: operation, message: String(cString: raw))
         }
     }
 

@@ -567,7 +567,7 @@ struct PartitionLogCompatibility: Sendable {
 
     func whenDurable_withNothingAppended_reportsSuccessAtOnce() throws {
         try withLogStore(columnFamilies: columnFamilies) { store in
-            let log = try makeLog(store, partition)
+            _ = try makeLog(store, partition)
             let result = try #require(durability(of: store), "whenDurable never answered")
             #expect(throws: Never.self) { try result.get() }
         }
