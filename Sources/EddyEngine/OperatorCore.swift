@@ -96,21 +96,11 @@ struct OperatorCore {
             let payload = LogPayload(epoch: epoch, timestampMs: now, event: event, outcome: handled.outcome)
             payloads.append(payload.encoded())
             if case .applied(let changes) = handled.outcome {
-                for change in changes {
-                    state.stage(change)
-                    let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
-                    if let value = change.value {
-                        batch.put(state.family, key: key, value: StoredValue(producedAt: offset, json: value).encoded())
-                    } else {
-                        batch.delete(state.family, key: key)
-                    }
-                }
+                state.apply(changes, into: batch)
             }
             if let id = clientID {
-                var entry = BinaryWriter(capacity: 16)
-                entry.write(offset)
-                entry.write(fingerprint)
-                batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition), value: entry.bytes)
+                batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
+                          value: StoreLayout.requestIDEntry(offset: offset, fingerprint: fingerprint))
                 recentIDs[id] = (offset, fingerprint, payload)
             }
             if event.op.isWrite && configuration.durability == .sync { needsSync = true }
@@ -158,9 +148,7 @@ struct OperatorCore {
         guard let id = event.id, let entry = try database.get(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition)) else {
             return nil
         }
-        var reader = BinaryReader(entry)
-        let offset = try reader.readUInt64()
-        let storedFingerprint = try reader.readUInt64()
+        let (offset, storedFingerprint) = try StoreLayout.decodeRequestIDEntry(entry)
         guard offset >= log.firstOffset else {
             return .failure(EddyError(.outcomeExpired, "request '\(id)' was applied at offset \(offset) of partition \(partition), but its outcome is past retention; it was not applied again"))
         }

@@ -16,7 +16,7 @@ enum Recovery {
     /// Replays records after the applied offset into state. Returns how many were replayed.
     static func bringStateUpToLog(partition: Int, log: any PartitionLog, database: Database) throws -> Int {
         let meta = database.columnFamily(StoreLayout.meta)
-        let state = database.columnFamily(StoreLayout.state)
+        let requestIDs = database.columnFamily(StoreLayout.requestIDs)
         let appliedKey = StoreLayout.metaKey(partition: partition, .appliedOffset)
         let applied = try database.get(meta, key: appliedKey).flatMap(StoreLayout.decodeUInt64) ?? 0
         let logEnd = log.nextOffset - 1
@@ -25,26 +25,20 @@ enum Recovery {
         }
         var replayed = 0
         var next = applied + 1
+        var view = StateView(database: database, partition: partition)
         while next <= logEnd {
             let entries = try log.read(from: next, limit: 256)
             let batch = WriteBatch()
+            view.reset()
             for entry in entries {
                 let payload = try LogPayload(decoding: entry.payload)
+                view.currentOffset = entry.offset
                 if case .applied(let changes) = payload.outcome {
-                    for change in changes {
-                        let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
-                        if let value = change.value {
-                            batch.put(state, key: key, value: StoredValue(producedAt: entry.offset, json: value).encoded())
-                        } else {
-                            batch.delete(state, key: key)
-                        }
-                    }
+                    view.apply(changes, into: batch)
                 }
                 if let id = payload.event.id, id.first != Event.serverIDMarker {
-                    var value = BinaryWriter(capacity: 16)
-                    value.write(entry.offset)
-                    value.write(RequestFingerprint.of(payload.event))
-                    batch.put(database.columnFamily(StoreLayout.requestIDs), key: StoreLayout.requestIDKey(id, partition: partition), value: value.bytes)
+                    batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
+                              value: StoreLayout.requestIDEntry(offset: entry.offset, fingerprint: RequestFingerprint.of(payload.event)))
                 }
                 next = entry.offset + 1
                 replayed += 1

@@ -34,6 +34,21 @@ struct StateView {
         pending.updateValue(staged, forKey: stateKey)
     }
 
+    /// Stages `changes` as written by the current event and puts them into `batch` as the
+    /// stored documents (with the producing offset) or deletions: the one way state changes
+    /// reach a write batch, for the operator, recovery and the auditor alike.
+    mutating func apply(_ changes: [Change], into batch: WriteBatch) {
+        for change in changes {
+            stage(change)
+            let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
+            if let value = change.value {
+                batch.put(family, key: key, value: StoredValue(producedAt: currentOffset, json: value).encoded())
+            } else {
+                batch.delete(family, key: key)
+            }
+        }
+    }
+
     mutating func reset() {
         pending.removeAll(keepingCapacity: true)
     }

@@ -64,6 +64,19 @@ enum StoreLayout {
         return writer.bytes
     }
 
+    /// A request-ID entry: the offset of the event's record and its fingerprint.
+    static func requestIDEntry(offset: UInt64, fingerprint: UInt64) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 16)
+        writer.write(offset)
+        writer.write(fingerprint)
+        return writer.bytes
+    }
+
+    static func decodeRequestIDEntry(_ bytes: [UInt8]) throws -> (offset: UInt64, fingerprint: UInt64) {
+        var reader = BinaryReader(bytes)
+        return (try reader.readUInt64(), try reader.readUInt64())
+    }
+
     enum MetaField: UInt8 {
         case appliedOffset = 1
         case epoch = 2

@@ -1,5 +1,4 @@
 public import EddyStorage
-import Synchronization
 
 /// The embedded `LogStore`: partition logs live in the `log` column family of the data
 /// directory's RocksDB database, next to the state, so a commit holding records and state
@@ -8,8 +7,6 @@ import Synchronization
 public final class EmbeddedLogStore: LogStore {
     public let database: Database
     private let walSync: WALSync
-    /// The ticket of the last durable commit.
-    private let lastDurable = Mutex<UInt64>(0)
 
     public init(database: Database) {
         self.database = database
@@ -28,10 +25,8 @@ public final class EmbeddedLogStore: LogStore {
     public func commit(_ batch: WriteBatch, durable: Bool) throws -> DurabilityTicket {
         // Not synced here: the sync thread syncs once for every writer (see WALSync).
         try database.write(batch, sync: false)
-        guard durable else { return DurabilityTicket(lastDurable.withLock { $0 }) }
-        let ticket = walSync.ticket()
-        lastDurable.withLock { $0 = max($0, ticket) }
-        return DurabilityTicket(ticket)
+        // An unsynced commit (reads) waits for the writes before it, which hold every ticket so far.
+        return DurabilityTicket(durable ? walSync.ticket() : walSync.lastTicket)
     }
 
     public func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {

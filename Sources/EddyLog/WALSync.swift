@@ -48,6 +48,11 @@ public final class WALSync: Sendable {
         }
     }
 
+    /// The last ticket handed out: the newest write that asked to be durable.
+    public var lastTicket: UInt64 {
+        state.withLock { $0.issued }
+    }
+
     /// Calls `done` once every write before `ticket` is durable: at once if it already is,
     /// otherwise from the sync thread.
     public func whenDurable(_ ticket: UInt64, _ done: @escaping Completion) {

@@ -66,7 +66,6 @@ public enum Auditor {
         let rederive = log.firstOffset == 1
         report.stateRederived = rederive
         var view = StateView(database: scratch, partition: partition)
-        let scratchState = scratch.columnFamily(StoreLayout.state)
         var mismatchedOutcomes = 0
         var offset = log.firstOffset
         do {
@@ -93,15 +92,7 @@ public enum Auditor {
                         }
                     }
                     if case .applied(let changes) = payload.outcome {
-                        for change in changes {
-                            view.stage(change)
-                            let key = StoreLayout.stateKey(partition: partition, table: change.table, key: change.key)
-                            if let value = change.value {
-                                batch.put(scratchState, key: key, value: StoredValue(producedAt: entry.offset, json: value).encoded())
-                            } else {
-                                batch.delete(scratchState, key: key)
-                            }
-                        }
+                        view.apply(changes, into: batch)
                     }
                 }
                 try scratch.write(batch, sync: false)
