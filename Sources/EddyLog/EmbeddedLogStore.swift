@@ -5,7 +5,7 @@ public import EddyStorage
 /// writes of many partitions is one RocksDB write, and one WAL sync (`WALSync`) makes many
 /// such commits durable.
 public final class EmbeddedLogStore: LogStore {
-    public let database: Database
+    private let database: Database
     private let walSync: WALSync
 
     public init(database: Database) {

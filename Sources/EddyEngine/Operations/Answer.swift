@@ -1,20 +1,11 @@
 import EddyModel
 
 /// What a read returns.
-enum Answer: Equatable {
+enum Answer {
     /// A get: the document's canonical JSON, or nil when the key is absent.
     case document([UInt8]?)
     /// One partition's part of a scan, in key order.
     case items([(key: String, value: [UInt8])], more: Bool)
-
-    static func == (lhs: Answer, rhs: Answer) -> Bool {
-        switch (lhs, rhs) {
-        case let (.document(a), .document(b)): a == b
-        case let (.items(a, moreA), .items(b, moreB)):
-            moreA == moreB && a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-        default: false
-        }
-    }
 
     /// `[{"key":…,"value":…},…]`, with the stored JSON of each value spliced in as is.
     static func writeItems(_ items: [(key: String, value: [UInt8])], into out: inout [UInt8]) {
