@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // Eddy: a database server in which every request is an event.
 // Dependencies point one way: eddy (CLI) → EddyServer → EddyEngine → EddyLog → EddyStorage → CRocksDB,
-// and everything may use EddyModel. EddyClient depends only on EddyModel and SwiftNIO.
+// and everything may use EddyModel. EddyEngine and EddyServer also use EddyExpressions (the
+// declaration language), which depends only on EddyModel. EddyClient depends only on EddyModel and SwiftNIO.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -34,6 +35,8 @@ let package = Package(
         ),
         // Values shared by server and clients: JSON, events, results, positions, error codes. No dependencies.
         .target(name: "EddyModel", swiftSettings: strict),
+        // The declaration language: bounded, deterministic expressions over JSON values.
+        .target(name: "EddyExpressions", dependencies: ["EddyModel"], swiftSettings: strict),
         // The one module that calls RocksDB: owned handles, batches, iterators, snapshots.
         .target(name: "EddyStorage", dependencies: ["CRocksDB"], swiftSettings: strict),
         // The partition log behind a narrow interface; the embedded, hash-chained implementation.
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "EddyEngine",
             dependencies: [
-                "EddyModel", "EddyStorage", "EddyLog",
+                "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -63,7 +66,7 @@ let package = Package(
         .target(
             name: "EddyServer",
             dependencies: [
-                "EddyModel", "EddyEngine", "EddyDefaultConfig",
+                "EddyModel", "EddyEngine", "EddyExpressions", "EddyDefaultConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,12 +106,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "EddyModelTests", dependencies: ["EddyModel"], swiftSettings: strict),
+        .testTarget(name: "EddyExpressionsTests", dependencies: ["EddyExpressions", "EddyModel"], swiftSettings: strict),
         .testTarget(name: "EddyStorageTests", dependencies: ["EddyStorage"], swiftSettings: strict),
         .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", "EddyStorage"], swiftSettings: strict),
-        .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog"], swiftSettings: strict),
+        .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel"],
+            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyServer"],
             swiftSettings: strict
         ),
     ]

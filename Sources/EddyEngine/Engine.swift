@@ -11,11 +11,13 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     /// Incremented and synced at every start; part of server-assigned IDs.
     public let epoch: UInt32
-    private let database: Database
+    let database: Database
     private let store: EmbeddedLogStore
-    private let partitioner: Partitioner
+    let partitioner: Partitioner
     private let workers: [PartitionWorker]
-    private let applied: AppliedOffsets
+    let applied: AppliedOffsets
+    /// Delivers events that procedure stages emit (Engine+Spanning.swift).
+    let courier: Courier
     private let metrics: EngineMetrics
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
@@ -49,7 +51,10 @@ public final class Engine: Sendable {
                 try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
+        let routed = workers
+        courier = Courier { work in routed[work.partition % routed.count].submit(work) }
         workers.forEach { $0.start() }
+        try redeliverOutbox()
         logger.info("engine started", metadata: ["partitions": "\(configuration.partitions)", "epoch": "\(epoch)", "data": "\(configuration.dataDirectory)"])
     }
 
@@ -73,6 +78,7 @@ public final class Engine: Sendable {
     /// Calling it again does nothing.
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        courier.stop()
         workers.forEach { $0.stop() }
         store.close()
         database.close()
@@ -83,7 +89,7 @@ public final class Engine: Sendable {
         (0..<configuration.partitions).map { worker(of: $0).health(of: $0) }
     }
 
-    private func worker(of partition: Int) -> PartitionWorker {
+    func worker(of partition: Int) -> PartitionWorker {
         workers[partition % workers.count]
     }
 
@@ -106,6 +112,7 @@ public final class Engine: Sendable {
     /// Handles events in order: events for the same partition apply in batch order, and the
     /// whole batch is queued before any reply is awaited, so it usually shares group commits.
     public func handle(batch: [Event]) async -> [EventResult] {
+        if batch.contains(where: \.op.spansPartitions) { return await handle(mixedBatch: batch) }
         let started = ContinuousClock.now
         var results = [EventResult?](repeating: nil, count: batch.count)
         var events = batch
@@ -189,7 +196,7 @@ public final class Engine: Sendable {
     }
 
     /// An ID for an event that spans partitions, so it cannot be "@partition-offset-epoch".
-    private static func newServerID() -> String {
+    static func newServerID() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64

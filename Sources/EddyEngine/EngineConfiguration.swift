@@ -30,6 +30,13 @@ public struct EngineConfiguration: Sendable {
     /// never applied twice.
     public var retainedRecordsPerPartition: UInt64 = 0
     public var limits = Limits()
+    /// Declared queries and procedures (docs/DECLARATIONS.md).
+    public var declarations = Declarations()
+    /// How long a fan-out query waits for all its parts before `partial_failure`.
+    public var fanOutTimeoutSeconds: Double = 5
+    /// How long a procedure call waits for its outcome to be recorded before `call_pending`
+    /// (the call still finishes; its outcome can be looked up later).
+    public var callOutcomeTimeoutSeconds: Double = 10
     public var storage = StorageOptions()
 
     public init(dataDirectory: String) {

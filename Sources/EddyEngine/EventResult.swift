@@ -8,6 +8,10 @@ public struct EventResult: Sendable {
     public var error: EddyError?
     /// True when this answers a retry from the stored outcome of the first attempt.
     public var replayed: Bool
+    /// For the engine only: the outcome behind the result (a fan-out reads a part's
+    /// sources from it), and the events it emitted, to deliver once it is durable.
+    var outcome: Outcome? = nil
+    var emitted: [Emitted] = []
 
     public init(body: [UInt8], error: EddyError?, replayed: Bool = false) {
         self.body = body

@@ -14,7 +14,9 @@ struct OperatorCore {
     private var state: StateView
     private let requestIDs: ColumnFamily
     private let meta: ColumnFamily
+    private let outbox: ColumnFamily
     private let configuration: EngineConfiguration
+    private let context: OperationContext
     private let epoch: UInt32
     private let applied: AppliedOffsets
     private let metrics: EngineMetrics
@@ -34,6 +36,8 @@ struct OperatorCore {
         self.state = StateView(database: database, partition: partition)
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
         self.meta = database.columnFamily(StoreLayout.meta)
+        self.outbox = database.columnFamily(StoreLayout.outbox)
+        self.context = OperationContext(limits: configuration.limits, declarations: configuration.declarations, partitioner: Partitioner(count: configuration.partitions))
         let log = try store.openLog(partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
         if replayed > 0 { logger.notice("replayed log into state", metadata: ["records": "\(replayed)"]) }
@@ -69,23 +73,25 @@ struct OperatorCore {
             let offset = base + UInt64(payloads.count)
             var fingerprint: UInt64 = 0
 
-            // Server-assigned IDs ("@…") are unique by construction, so only client IDs are
-            // looked up and indexed.
-            let clientID = event.id.flatMap { $0.first == Event.serverIDMarker ? nil : $0 }
+            // Server-assigned IDs ("@…") are unique by construction, so only client IDs and
+            // IDs derived from a request are looked up and indexed.
+            let clientID = StoreLayout.indexedID(of: event)
             if let id = clientID {
                 fingerprint = RequestFingerprint.of(event)
                 if let earlier = recentIDs[id] {
                     replies.append((item, replay(event, fingerprint: fingerprint, offset: earlier.offset, storedFingerprint: earlier.fingerprint, payload: earlier.payload)))
+                    clearOutbox(event, batch)
                     continue
                 }
                 if let reply = try lookUpRequestID(event, fingerprint: fingerprint) {
                     replies.append((item, reply))
+                    clearOutbox(event, batch)
                     continue
                 }
             }
 
             state.currentOffset = offset
-            let handled = try Operations.handler(for: event.op).handle(event, state: state, limits: configuration.limits)
+            let handled = try Operations.handle(event, state: state, context: context)
 
             guard event.op.isWrite || configuration.logsReads else {
                 // Unlogged read: it saw everything up to the last offset assigned so far.
@@ -102,6 +108,12 @@ struct OperatorCore {
                 batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                           value: StoreLayout.requestIDEntry(offset: offset, fingerprint: fingerprint))
                 recentIDs[id] = (offset, fingerprint, payload)
+            }
+            // A delivered event leaves the outbox, and the events it emits enter it, in the
+            // same batch as its record: none is lost and none is delivered once too often.
+            clearOutbox(event, batch)
+            for emitted in handled.emits {
+                batch.put(outbox, key: Array(emitted.event.id!.utf8), value: StoreLayout.outboxEntry(emitted))
             }
             if event.op.isWrite && configuration.durability == .sync { needsSync = true }
             replies.append((item, reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
@@ -140,7 +152,16 @@ struct OperatorCore {
         if event.op == .scan, case .items(let items, let more)? = handled.answer {
             return .scanPart(ScanPart(items: items, more: more, offset: offset))
         }
-        return .result(ResultRenderer.render(id: id, event: event, outcome: handled.outcome, answer: handled.answer, position: position))
+        var result = ResultRenderer.render(id: id, event: event, outcome: handled.outcome, answer: handled.answer, position: position)
+        result.outcome = handled.outcome
+        result.emitted = handled.emits
+        return .result(result)
+    }
+
+    /// Removes a delivered derived event from the outbox (a no-op for any other event).
+    private func clearOutbox(_ event: Event, _ batch: WriteBatch) {
+        guard event.op.isWrite, let id = event.id, Event.requestID(ofDerived: id) != nil else { return }
+        batch.delete(outbox, key: Array(id.utf8))
     }
 
     /// The stored outcome of an ID this partition has seen, or nil if it is new.
@@ -173,6 +194,7 @@ struct OperatorCore {
         }
         var result = ResultRenderer.render(id: id, event: payload.event, outcome: payload.outcome, answer: nil, position: Position(partition: partition, offset: offset))
         result.replayed = true
+        result.outcome = payload.outcome
         return .result(result)
     }
 

@@ -36,7 +36,7 @@ enum Recovery {
                 if case .applied(let changes) = payload.outcome {
                     view.apply(changes, into: batch)
                 }
-                if let id = payload.event.id, id.first != Event.serverIDMarker {
+                if let id = StoreLayout.indexedID(of: payload.event) {
                     batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                               value: StoreLayout.requestIDEntry(offset: entry.offset, fingerprint: RequestFingerprint.of(payload.event)))
                 }

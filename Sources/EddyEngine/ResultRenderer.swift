@@ -32,7 +32,7 @@ enum ResultRenderer {
                 guard let stored = record.answer else { preconditionFailure("read rendered without its answer") }
                 value = stored
             }
-            writer.bool("found", (record.sources.first?.producedAt ?? 0) != 0)
+            if !event.op.spansPartitions { writer.bool("found", (record.sources.first?.producedAt ?? 0) != 0) }
             if let id { writer.string("id", id) }
             writer.bool("ok", true)
             writer.string("position", position.token)

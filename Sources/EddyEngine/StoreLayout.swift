@@ -1,5 +1,6 @@
-import EddyStorage
 import EddyLog
+import EddyModel
+import EddyStorage
 
 /// The column families of the data directory and how their keys are built.
 ///
@@ -13,8 +14,36 @@ enum StoreLayout {
     static let requestIDs = "ids"
     /// Per-partition bookkeeping: applied offset, start epoch, partition count.
     static let meta = "meta"
+    /// Events a procedure stage emitted and that the target partition has not yet applied:
+    /// derived event ID → target partition and event. Written in the emitting stage's batch,
+    /// deleted in the batch of the stage that receives it; what is left at start-up is
+    /// delivered again (see `Courier`).
+    static let outbox = "outbox"
 
-    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta]
+    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta, outbox]
+
+    static func outboxEntry(_ emitted: Emitted) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 128)
+        writer.write(UInt16(emitted.partition))
+        writer.writeBlob(emitted.event.json.serialized())
+        return writer.bytes
+    }
+
+    static func decodeOutboxEntry(_ bytes: [UInt8]) throws -> Emitted {
+        var reader = BinaryReader(bytes)
+        let partition = Int(try reader.readUInt16())
+        let event = try Event(storedJSON: try JSON(parsing: Array(try reader.readBlob()), maxDepth: 64))
+        return Emitted(partition: partition, event: event)
+    }
+
+    /// The ID under which an event's outcome is indexed for retries, or nil. Client IDs are;
+    /// server IDs ("@…") are unique by construction and are not, except the IDs of writes
+    /// derived from a request (a procedure's stages), which the outbox may deliver twice.
+    static func indexedID(of event: Event) -> String? {
+        guard let id = event.id else { return nil }
+        if id.first != Event.serverIDMarker { return id }
+        return event.op.isWrite && Event.requestID(ofDerived: id) != nil ? id : nil
+    }
 
     static func stateKey(partition: Int, table: String, key: String) -> [UInt8] {
         var writer = BinaryWriter(capacity: 4 + table.utf8.count + key.utf8.count)

@@ -26,6 +26,10 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let bodyTooLarge = Code(rawValue: "body_too_large")
         public static let batchTooLarge = Code(rawValue: "batch_too_large")
         public static let notFound = Code(rawValue: "not_found")
+        /// A query or procedure's input lacks a declared field, or has the wrong type.
+        public static let invalidInput = Code(rawValue: "invalid_input")
+        public static let unknownQuery = Code(rawValue: "unknown_query")
+        public static let unknownProcedure = Code(rawValue: "unknown_procedure")
 
         // Rejections decided by the partition against its state; logged, and final for that ID.
         public static let conflict = Code(rawValue: "conflict")
@@ -34,11 +38,22 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let idReused = Code(rawValue: "id_reused")
         /// The ID was applied once, but its outcome is past retention; it is not applied again.
         public static let outcomeExpired = Code(rawValue: "outcome_expired")
+        /// A procedure's declared check failed; the message is the declared reason.
+        public static let rejected = Code(rawValue: "rejected")
+        /// A declared expression could not be evaluated on these values (e.g. a string
+        /// where a number was needed). Deterministic: the same input fails the same way.
+        public static let expressionFailed = Code(rawValue: "expression_failed")
 
         // The server cannot take the event now; the same request may succeed later.
         public static let overloaded = Code(rawValue: "overloaded")
         public static let partitionUnavailable = Code(rawValue: "partition_unavailable")
         public static let afterTimeout = Code(rawValue: "after_timeout")
+        /// A fan-out query is missing a part: a partition did not answer in time or could
+        /// not serve. No answer is given rather than a wrong one.
+        public static let partialFailure = Code(rawValue: "partial_failure")
+        /// A procedure call is logged and will finish, but its outcome was not recorded in
+        /// time; look it up later in the procedure's outcome table, or retry with the same ID.
+        public static let callPending = Code(rawValue: "call_pending")
         public static let shuttingDown = Code(rawValue: "shutting_down")
         public static let internalError = Code(rawValue: "internal")
     }

@@ -1,6 +1,7 @@
 extension Event {
     private static let knownFields: Set<String> = [
         "id", "op", "table", "key", "value", "field", "by", "prefix", "limit", "client", "after", "causedBy",
+        "query", "procedure", "input", "keys",
     ]
 
     /// Validates a client's event object. Every failure names the field and the rule.
@@ -15,33 +16,17 @@ extension Event {
         guard let op = Op(rawValue: opName) else {
             throw EddyError(.unknownOp, "unknown op '\(opName.prefix(64))'; known ops are \(Op.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if op.spansPartitions {
+            self.init(op: op, table: "")
+            try parseCommonFields(object, limits: limits)
+            try parseSpanningFields(object, limits: limits)
+            return
+        }
         let table = try Self.string(object, "table", required: true) ?? ""
         try Self.checkTableName(table)
         self.init(op: op, table: table)
 
-        if let id = try Self.string(object, "id", required: false) {
-            try Self.checkID(id, limits: limits)
-            self.id = id
-        }
-        if let client = try Self.string(object, "client", required: false) {
-            guard client.utf8.count <= limits.idBytesMax else {
-                throw EddyError(.invalidEvent, "field 'client' is longer than \(limits.idBytesMax) bytes")
-            }
-            self.client = client
-        }
-        if let token = try Self.string(object, "after", required: false) {
-            after = try Position(token: token)
-        }
-        if let caused = object["causedBy"] {
-            guard case .array(let items) = caused else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
-            guard items.count <= limits.causedByMax else {
-                throw EddyError(.invalidEvent, "field 'causedBy' names more than \(limits.causedByMax) events")
-            }
-            causedBy = try items.map { (item: JSON) throws(EddyError) -> String in
-                guard case .string(let id) = item else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
-                return id
-            }
-        }
+        try parseCommonFields(object, limits: limits)
 
         switch op {
         case .put, .insert, .patch:
@@ -79,13 +64,43 @@ extension Event {
             } else {
                 limit = limits.scanLimitDefault
             }
+        case .query, .multiget, .call:
+            preconditionFailure("parsed by parseSpanningFields")
         }
         try rejectFieldsNotUsed(by: op, in: object)
     }
 
+    /// Fields any op may carry: the request ID, client, `after` and `causedBy`.
+    private mutating func parseCommonFields(_ object: [String: JSON], limits: Limits) throws(EddyError) {
+            if let id = try Self.string(object, "id", required: false) {
+                try Self.checkID(id, limits: limits)
+                self.id = id
+            }
+            if let client = try Self.string(object, "client", required: false) {
+                guard client.utf8.count <= limits.idBytesMax else {
+                    throw EddyError(.invalidEvent, "field 'client' is longer than \(limits.idBytesMax) bytes")
+                }
+                self.client = client
+            }
+            if let token = try Self.string(object, "after", required: false) {
+                after = try Position(token: token)
+            }
+            if let caused = object["causedBy"] {
+                guard case .array(let items) = caused else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
+                guard items.count <= limits.causedByMax else {
+                    throw EddyError(.invalidEvent, "field 'causedBy' names more than \(limits.causedByMax) events")
+                }
+                causedBy = try items.map { (item: JSON) throws(EddyError) -> String in
+                    guard case .string(let id) = item else { throw EddyError(.wrongType, "field 'causedBy' must be an array of strings") }
+                    return id
+                }
+            }
+    }
+
     /// The canonical JSON form, as stored in the log. Server-assigned IDs are included.
     public var json: JSON {
-        var object: [String: JSON] = ["op": .string(op.rawValue), "table": .string(table)]
+        var object: [String: JSON] = ["op": .string(op.rawValue)]
+        if !op.spansPartitions { object["table"] = .string(table) }
         if let id { object["id"] = .string(id) }
         if let key { object["key"] = .string(key) }
         if let value { object["value"] = value }
@@ -96,6 +111,7 @@ extension Event {
         if let client { object["client"] = .string(client) }
         if let after, !after.isEmpty { object["after"] = .string(after.token) }
         if !causedBy.isEmpty { object["causedBy"] = .array(causedBy.map(JSON.string)) }
+        addSpanningFields(to: &object)
         return .object(object)
     }
 
@@ -110,13 +126,21 @@ extension Event {
         // Stored events may carry server-assigned IDs, which clients may not send.
         var clientShape = json
         var storedID: String? = nil
-        if case .object(var object) = json, let id = object["id"]?.stringValue {
-            storedID = id
+        var serverFields: [String: JSON] = [:]
+        if case .object(var object) = json {
+            storedID = object["id"]?.stringValue
             object["id"] = nil
+            // Fields only the server sets (gathered parts, procedure progress).
+            for name in Self.serverFields {
+                serverFields[name] = object[name]
+                object[name] = nil
+            }
             clientShape = .object(object)
         }
         try self.init(json: clientShape, limits: limits)
         id = storedID
+        parts = serverFields["parts"]
+        progress = serverFields["progress"]
     }
 
     private func rejectFieldsNotUsed(by op: Op, in object: [String: JSON]) throws(EddyError) {
@@ -125,8 +149,9 @@ extension Event {
         case .incr: ["field", "by"]
         case .delete, .get: []
         case .scan: ["prefix", "limit"]
+        case .query, .multiget, .call: []
         }
-        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit"]
+        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit", "query", "procedure", "input", "keys"]
         for name in object.keys where opSpecific.contains(name) && !allowed.contains(name) {
             throw EddyError(.invalidEvent, "op '\(op.rawValue)' does not take field '\(name)'")
         }
@@ -171,6 +196,9 @@ extension Event {
         }
         guard id.first != serverIDMarker else {
             throw EddyError(.invalidID, "IDs starting with '\(serverIDMarker)' are reserved for the server")
+        }
+        guard !id.contains(derivedIDSeparator) else {
+            throw EddyError(.invalidID, "IDs containing '\(derivedIDSeparator)' are reserved for events the server derives from a request")
         }
         guard !id.utf8.contains(0) else { throw EddyError(.invalidID, "field 'id' must not contain NUL") }
     }

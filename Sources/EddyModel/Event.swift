@@ -23,6 +23,18 @@ public struct Event: Sendable, Equatable {
     public var after: Position?
     /// IDs of events (usually reads) this one depended on.
     public var causedBy: [String]
+    /// The declared query or procedure a `query` or `call` names.
+    public var name: String?
+    /// The input of a query or procedure call.
+    public var input: JSON?
+    /// The documents a `multiget` reads.
+    public var keys: [TableKey] = []
+    /// Set by the server only: the looked-up documents a query combines, so its logged
+    /// record alone re-derives the answer.
+    public var parts: JSON?
+    /// Set by the server only: which stage of a procedure call this event runs, and what
+    /// the stages before it did.
+    public var progress: JSON?
 
     public init(
         id: String? = nil, op: Op, table: String, key: String? = nil, value: JSON? = nil,
@@ -46,4 +58,36 @@ public struct Event: Sendable, Equatable {
     /// IDs starting with this character are assigned by the server; clients may not use them,
     /// so a client ID can never collide with one the server made up.
     public static let serverIDMarker: Character = "@"
+
+    /// Joins a request ID to the name of an event derived from it ("t1/@credit"). Clients
+    /// may not use it in their IDs, so a derived ID names exactly one stage of one request.
+    public static let derivedIDSeparator = "/@"
+
+    public static func derivedID(_ id: String, _ part: String) -> String {
+        id + derivedIDSeparator + part
+    }
+
+    /// The request ID an ID was derived from, or nil if it was not derived.
+    public static func requestID(ofDerived id: String) -> String? {
+        let bytes = Array(id.utf8)
+        var index = bytes.count - 2
+        while index >= 0 {
+            if bytes[index] == UInt8(ascii: "/"), bytes[index + 1] == UInt8(ascii: "@") {
+                return String(decoding: bytes[..<index], as: UTF8.self)
+            }
+            index -= 1
+        }
+        return nil
+    }
+}
+
+/// A document's address: its table and key.
+public struct TableKey: Sendable, Equatable {
+    public var table: String
+    public var key: String
+
+    public init(table: String, key: String) {
+        self.table = table
+        self.key = key
+    }
 }

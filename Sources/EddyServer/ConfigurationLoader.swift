@@ -15,7 +15,7 @@ public enum ConfigurationLoader {
         var configuration = ServerConfiguration()
         guard let root else { return configuration }
         let reader = Reader(source: source)
-        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "tables"])
+        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "tables", "queries", "procedures"])
 
         if let server = top["server"] {
             let fields = try reader.mapping(server, allowed: ["listen", "dataDirectory", "idleTimeoutSeconds"])
@@ -32,7 +32,7 @@ public enum ConfigurationLoader {
         if let storage = top["storage"] {
             let fields = try reader.mapping(storage, allowed: [
                 "partitions", "workers", "durability", "logReads", "retainedRecordsPerPartition", "inboxEventsMax", "groupEventsMax",
-                "afterTimeoutSeconds", "blockCacheMiB", "writeBufferMiB",
+                "afterTimeoutSeconds", "fanOutTimeoutSeconds", "callOutcomeTimeoutSeconds", "blockCacheMiB", "writeBufferMiB",
             ])
             var engine = configuration.engine
             if let node = fields["partitions"] { engine.partitions = try reader.int(node, in: 1...1024) }
@@ -48,6 +48,8 @@ public enum ConfigurationLoader {
             if let node = fields["inboxEventsMax"] { engine.inboxEventsMax = try reader.int(node, in: 1...1_000_000) }
             if let node = fields["groupEventsMax"] { engine.groupEventsMax = try reader.int(node, in: 1...100_000) }
             if let node = fields["afterTimeoutSeconds"] { engine.afterTimeoutSeconds = Double(try reader.int(node, in: 1...3600)) }
+            if let node = fields["fanOutTimeoutSeconds"] { engine.fanOutTimeoutSeconds = Double(try reader.int(node, in: 1...3600)) }
+            if let node = fields["callOutcomeTimeoutSeconds"] { engine.callOutcomeTimeoutSeconds = Double(try reader.int(node, in: 1...3600)) }
             if let node = fields["blockCacheMiB"] { engine.storage.blockCacheBytes = try reader.int(node, in: 1...1_048_576) << 20 }
             if let node = fields["writeBufferMiB"] { engine.storage.writeBufferBytes = try reader.int(node, in: 1...4096) << 20 }
             configuration.engine = engine
@@ -85,11 +87,15 @@ public enum ConfigurationLoader {
                 configuration.engine.tables.insert(name)
             }
         }
+        // After tables: declarations name them.
+        let declarations = DeclarationReader(reader: reader, tables: configuration.engine.tables)
+        if let queries = top["queries"] { try declarations.queries(queries, into: &configuration.engine.declarations) }
+        if let procedures = top["procedures"] { try declarations.procedures(procedures, into: &configuration.engine.declarations) }
         return configuration
     }
 
     /// Typed access to YAML nodes with errors that point at the line.
-    private struct Reader {
+    struct Reader {
         let source: String
 
         func error(_ node: Node, _ reason: String) -> ConfigurationError {

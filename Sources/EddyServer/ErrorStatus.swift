@@ -6,17 +6,19 @@ enum ErrorStatus {
     static func status(for code: EddyError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
-             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition:
+             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .invalidInput:
             .badRequest
-        case .unknownTable, .notFound:
+        case .unknownTable, .notFound, .unknownQuery, .unknownProcedure:
             .notFound
-        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired:
+        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired, .rejected:
             .conflict
+        case .expressionFailed:
+            .unprocessableContent
         case .valueTooLarge, .bodyTooLarge, .batchTooLarge:
             .contentTooLarge
         case .overloaded, .partitionUnavailable, .shuttingDown:
             .serviceUnavailable
-        case .afterTimeout:
+        case .afterTimeout, .partialFailure, .callPending:
             .gatewayTimeout
         default:
             .internalServerError
@@ -25,6 +27,6 @@ enum ErrorStatus {
 
     /// Whether a client may retry the same request later (sent as `Retry-After`).
     static func isTransient(_ code: EddyError.Code) -> Bool {
-        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown
+        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown || code == .partialFailure || code == .callPending
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EddyDefaultConfig
 import EddyEngine
 import EddyModel
 import EddyServer
@@ -18,23 +19,25 @@ struct Audit: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "The data directory to audit.")
     var dataDir: String = "eddy-data"
 
-    @Option(help: "The configuration the server ran with (for its limits). Defaults to the embedded one.")
+    @Option(help: "The configuration the server ran with (for its limits and declarations). Defaults to the embedded one.")
     var config: String?
 
     func run() async throws {
-        var limits = Limits()
-        if let config {
-            do {
-                limits = try ConfigurationLoader.load(yaml: String(contentsOfFile: config, encoding: .utf8), source: config).engine.limits
-            } catch {
-                throw Output.fail("configuration: \(error)")
+        let engine: EngineConfiguration
+        do {
+            if let config {
+                engine = try ConfigurationLoader.load(yaml: String(contentsOfFile: config, encoding: .utf8), source: config).engine
+            } else {
+                engine = try ConfigurationLoader.load(yaml: DefaultConfig.yaml(), source: "embedded Config/eddy.yaml").engine
             }
+        } catch {
+            throw Output.fail("configuration: \(error)")
         }
         let scratch = NSTemporaryDirectory() + "eddy-audit-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let report: AuditReport
         do {
-            report = try Auditor.audit(dataDirectory: dataDir, limits: limits, scratchDirectory: scratch)
+            report = try Auditor.audit(dataDirectory: dataDir, limits: engine.limits, declarations: engine.declarations, scratchDirectory: scratch)
         } catch {
             throw Output.fail("\(error)")
         }

@@ -19,7 +19,8 @@ public enum Auditor {
     ///   - limits: the limits the server ran with; operations that reject oversized results
     ///     must decide the same way on replay.
     ///   - scratchDirectory: an empty directory for the re-derived state; removed afterwards.
-    public static func audit(dataDirectory: String, limits: Limits = Limits(), scratchDirectory: String) throws -> AuditReport {
+    ///   - declarations: the queries and procedures the server ran, which calls re-run through.
+    public static func audit(dataDirectory: String, limits: Limits = Limits(), declarations: Declarations = Declarations(), scratchDirectory: String) throws -> AuditReport {
         guard FileManager.default.fileExists(atPath: dataDirectory + "/CURRENT") else {
             throw Failure(description: "no Eddy data directory at \(dataDirectory)")
         }
@@ -45,14 +46,15 @@ public enum Auditor {
             defer { try? FileManager.default.removeItem(atPath: scratchPath) }
             let scratch = try Database(path: scratchPath, columnFamilies: StoreLayout.columnFamilies)
             defer { scratch.close() }
-            partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, limits: limits))
+            let context = OperationContext(limits: limits, declarations: declarations, partitioner: Partitioner(count: Int(count)))
+            partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, context: context))
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return AuditReport(partitions: partitions, seconds: seconds)
     }
 
-    private static func auditPartition(_ partition: Int, database: Database, store: EmbeddedLogStore, scratch: Database, limits: Limits) -> AuditReport.Partition {
+    private static func auditPartition(_ partition: Int, database: Database, store: EmbeddedLogStore, scratch: Database, context: OperationContext) -> AuditReport.Partition {
         var report = AuditReport.Partition(partition: partition)
         let log: any PartitionLog
         do {
@@ -84,7 +86,7 @@ public enum Auditor {
                         throw Failure(description: "record \(entry.offset) does not decode: \(error)")
                     }
                     view.currentOffset = entry.offset
-                    let handled = try Operations.handler(for: payload.event.op).handle(payload.event, state: view, limits: limits)
+                    let handled = try Operations.handle(payload.event, state: view, context: context)
                     if !sameOutcome(handled.outcome, payload.outcome) {
                         mismatchedOutcomes += 1
                         if mismatchedOutcomes == 1 {

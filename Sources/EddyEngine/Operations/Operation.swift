@@ -5,6 +5,9 @@ import EddyModel
 struct Handled {
     var outcome: Outcome
     var answer: Answer?
+    /// Events for other partitions (a procedure's next stage or its outcome), stored in the
+    /// outbox with this event's record.
+    var emits: [Emitted] = []
 }
 
 /// One kind of event's logic: a pure function of the event and the partition's state.

@@ -1,0 +1,200 @@
+import EddyExpressions
+import EddyModel
+import EddyStorage
+
+/// Events that span partitions: fan-out queries, multi-gets and procedure calls. Each is
+/// routed in pieces, as events, to the partitions that own the keys it touches.
+extension Engine {
+    /// A batch holding spanning events: each spanning event runs on its own, concurrently,
+    /// and the rest go through the single-partition path together.
+    func handle(mixedBatch batch: [Event]) async -> [EventResult] {
+        let plain = batch.indices.filter { !batch[$0].op.spansPartitions }
+        return await withTaskGroup(of: [(Int, EventResult)].self) { group in
+            group.addTask { [self] in
+                guard !plain.isEmpty else { return [] }
+                return Array(zip(plain, await handle(batch: plain.map { batch[$0] })))
+            }
+            for index in batch.indices where batch[index].op.spansPartitions {
+                group.addTask { [self] in [(index, await handleSpanning(batch[index]))] }
+            }
+            var results = [EventResult?](repeating: nil, count: batch.count)
+            for await finished in group {
+                for (index, result) in finished { results[index] = result }
+            }
+            return results.map { $0! }
+        }
+    }
+
+    private func handleSpanning(_ original: Event) async -> EventResult {
+        var event = original
+        if let after = event.after, !after.isEmpty {
+            do {
+                try await applied.wait(until: after, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
+            } catch {
+                return .failure(error, id: event.id)
+            }
+        }
+        if event.id == nil { event.id = Self.newServerID() }
+        do {
+            switch event.op {
+            case .call: return try await call(event)
+            default: return try await fanOut(event)
+            }
+        } catch {
+            return .failure(error, id: event.id)
+        }
+    }
+
+    // MARK: Fan-out
+
+    /// One document a fan-out reads: its part name (for the derived ID), table and key.
+    private struct Piece {
+        var name: String
+        var table: String
+        var key: String
+    }
+
+    /// A query or multiget: one `get` event per lookup, to the partition that owns its key,
+    /// each logged there as a read record; the parts gathered by the query's ID; then one
+    /// record in the partition of the query's ID that combines them into the answer.
+    private func fanOut(_ event: Event) async throws(EddyError) -> EventResult {
+        let id = event.id!
+        var pieces: [Piece] = []
+        if event.op == .query {
+            guard let query = configuration.declarations.queries[event.name ?? ""] else {
+                throw EddyError(.unknownQuery, "query '\(event.name ?? "")' is not declared")
+            }
+            try query.input.validate(event.input, for: "query '\(query.name)'")
+            let scope: [String: JSON] = ["input": event.input!]
+            for lookup in query.lookups {
+                let key = try CallOperation.Call.key(lookup.key, table: lookup.table, scope, partition: nil, partitioner)
+                pieces.append(Piece(name: lookup.name, table: lookup.table, key: key))
+            }
+        } else {
+            for (index, item) in event.keys.enumerated() {
+                guard configuration.tables.contains(item.table) else {
+                    throw EddyError(.unknownTable, "table '\(item.table)' is not declared")
+                }
+                pieces.append(Piece(name: "\(index)", table: item.table, key: item.key))
+            }
+        }
+
+        let gather = Gather(count: pieces.count)
+        var partitions: [Int] = []
+        for (slot, piece) in pieces.enumerated() {
+            let partition = partitioner.partition(table: piece.table, key: piece.key)
+            partitions.append(partition)
+            let get = Event(id: Event.derivedID(id, piece.name), op: .get, table: piece.table, key: piece.key, client: event.client)
+            worker(of: partition).submit(PartitionWork(partition: partition, event: get) { gather.deliver($0, at: slot) })
+        }
+        let replies = await gather.wait(timeout: .milliseconds(Int(configuration.fanOutTimeoutSeconds * 1000)))
+
+        var parts: [JSON] = []
+        for ((piece, partition), reply) in zip(zip(pieces, partitions), replies) {
+            let what = "part '\(piece.name)' (\(piece.table)/\(piece.key) in partition \(partition))"
+            guard let reply else {
+                throw EddyError(.partialFailure, "\(what) did not answer within \(configuration.fanOutTimeoutSeconds) s; no answer is given rather than a partial one")
+            }
+            guard case .result(let result) = reply, result.error == nil else {
+                let reason: String = switch reply {
+                case .failure(let error): error.description
+                case .result(let result): result.error?.description ?? "failed"
+                case .scanPart: "unexpected scan part"
+                }
+                throw EddyError(.partialFailure, "\(what) failed: \(reason)")
+            }
+            let value = (try? JSON(parsing: result.body, maxDepth: 512))?["value"] ?? .null
+            var producedAt: UInt64 = 0
+            if case .read(let record)? = result.outcome { producedAt = record.sources.first?.producedAt ?? 0 }
+            parts.append(CombineOperation.Part(table: piece.table, key: piece.key, producedAt: producedAt, value: value).json)
+        }
+
+        var combine = event
+        combine.parts = .array(parts)
+        switch await submit(combine, to: partitioner.partition(table: "", key: id)) {
+        case .result(let result): return result
+        case .failure(let error): throw error
+        case .scanPart: preconditionFailure("scan part for a \(event.op.rawValue)")
+        }
+    }
+
+    private func submit(_ event: Event, to partition: Int) async -> PartitionReply {
+        let gather = Gather(count: 1)
+        worker(of: partition).submit(PartitionWork(partition: partition, event: event) { gather.deliver($0, at: 0) })
+        return await gather.wait()[0]
+    }
+
+    // MARK: Procedures
+
+    /// A procedure call: its first stage is logged once under the request ID in the
+    /// partition the declaration names; later stages follow as emitted events (`Courier`).
+    /// The caller gets the recorded outcome, or `call_pending` if it takes too long.
+    private func call(_ event: Event) async throws(EddyError) -> EventResult {
+        guard let procedure = configuration.declarations.procedures[event.name ?? ""] else {
+            throw EddyError(.unknownProcedure, "procedure '\(event.name ?? "")' is not declared")
+        }
+        try procedure.input.validate(event.input, for: "procedure '\(procedure.name)'")
+        let callID = event.id!
+        let first = CallOperation.Call(id: callID, procedure: procedure, input: event.input!, partitioner: partitioner)
+        let partition = try first.partition(of: procedure.stages[0].at)
+
+        let waiter = courier.expectOutcome(of: callID)
+        let reply: PartitionReply = await withCheckedContinuation { continuation in
+            courier.deliver(Emitted(partition: partition, event: event)) { continuation.resume(returning: $0) }
+        }
+        switch reply {
+        case .failure(let error):
+            courier.forget(waiter, of: callID)
+            throw error
+        case .scanPart:
+            preconditionFailure("scan part for a call")
+        case .result(let result):
+            if let error = result.error, error.code == .idReused {
+                courier.forget(waiter, of: callID)
+                return result
+            }
+            if result.replayed, let recorded = await recordedOutcome(procedure, callID) {
+                // A retry of a call that finished long ago: its outcome is in the table.
+                courier.forget(waiter, of: callID)
+                return Self.render(callID, recorded)
+            }
+        }
+        guard let outcome = await waiter.value(timeout: .milliseconds(Int(configuration.callOutcomeTimeoutSeconds * 1000))) else {
+            courier.forget(waiter, of: callID)
+            throw EddyError(.callPending, "call '\(callID)' is logged and will finish, but its outcome was not recorded within \(configuration.callOutcomeTimeoutSeconds) s; read \(procedure.outcomes)/\(callID) later, or retry with the same ID")
+        }
+        return Self.render(callID, outcome)
+    }
+
+    /// The outcome of `callID` as recorded, read as a logged one-off read.
+    private func recordedOutcome(_ procedure: ProcedureDeclaration, _ callID: String) async -> Courier.CallOutcome? {
+        let read = await handle(Event(op: .get, table: procedure.outcomes, key: callID))
+        guard read.error == nil, let body = try? JSON(parsing: read.body, maxDepth: 512), let value = body["value"], !value.isNull else { return nil }
+        return Courier.CallOutcome(value: value, position: body["position"]?.stringValue)
+    }
+
+    /// `{"error"?, "id", "ok", "outcome", "position"?}`; a rejected call carries the
+    /// rejecting stage's error, so its HTTP status says why.
+    static func render(_ callID: String, _ outcome: Courier.CallOutcome) -> EventResult {
+        var writer = ResultWriter()
+        let error = outcome.value["error"].flatMap(EddyError.init(json:))
+        if let error { writer.error(error) }
+        writer.string("id", callID)
+        writer.bool("ok", error == nil)
+        writer.raw("outcome", outcome.value.serialized())
+        if let position = outcome.position { writer.string("position", position) }
+        return EventResult(body: writer.finish(), error: error)
+    }
+
+    /// At start-up: deliver again every emitted event whose target had not applied it
+    /// when the server stopped.
+    func redeliverOutbox() throws {
+        let outbox = database.columnFamily(StoreLayout.outbox)
+        var pending: [Emitted] = []
+        try database.scan(outbox, from: [UInt8](), to: nil) { _, value in
+            pending.append(try StoreLayout.decodeOutboxEntry(Array(value)))
+            return true
+        }
+        for emitted in pending { courier.deliver(emitted) }
+    }
+}
