@@ -14,7 +14,6 @@ final class Courier: Sendable {
     /// The outcome of a call, as recorded in its outcome table.
     struct CallOutcome: Sendable {
         var value: JSON
-        var position: String?
     }
 
     private let route: @Sendable (PartitionWork) -> Void
@@ -46,8 +45,7 @@ final class Courier: Sendable {
             for next in result.emitted { deliver(next) }
             if emitted.event.op == .put, let id = emitted.event.id, id.hasSuffix(Event.derivedIDSeparator + "outcome"),
                let callID = Event.requestID(ofDerived: id), let value = emitted.event.value, result.error == nil {
-                let position = (try? JSON(parsing: result.body, maxDepth: 64))?["position"]?.stringValue
-                resolve(callID, CallOutcome(value: value, position: position))
+                resolve(callID, CallOutcome(value: value))
             }
             then?(reply)
         case .scanPart:

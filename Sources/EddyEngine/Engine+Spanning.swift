@@ -170,11 +170,13 @@ extension Engine {
     private func recordedOutcome(_ procedure: ProcedureDeclaration, _ callID: String) async -> Courier.CallOutcome? {
         let read = await handle(Event(op: .get, table: procedure.outcomes, key: callID))
         guard read.error == nil, let body = try? JSON(parsing: read.body, maxDepth: 512), let value = body["value"], !value.isNull else { return nil }
-        return Courier.CallOutcome(value: value, position: body["position"]?.stringValue)
+        return Courier.CallOutcome(value: value)
     }
 
-    /// `{"error"?, "id", "ok", "outcome", "position"?}`; a rejected call carries the
-    /// rejecting stage's error, so its HTTP status says why.
+    /// `{"error"?, "id", "ok", "outcome"}`; a rejected call carries the rejecting stage's
+    /// error, so its HTTP status says why. Built from the recorded outcome alone, so a retry
+    /// gets the same bytes. (No position: every stage is applied before the outcome is
+    /// recorded, so a later read in any partition the call touched already sees it.)
     static func render(_ callID: String, _ outcome: Courier.CallOutcome) -> EventResult {
         var writer = ResultWriter()
         let error = outcome.value["error"].flatMap(EddyError.init(json:))
@@ -182,7 +184,6 @@ extension Engine {
         writer.string("id", callID)
         writer.bool("ok", error == nil)
         writer.raw("outcome", outcome.value.serialized())
-        if let position = outcome.position { writer.string("position", position) }
         return EventResult(body: writer.finish(), error: error)
     }
 
