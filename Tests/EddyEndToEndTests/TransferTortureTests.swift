@@ -84,7 +84,7 @@ import Testing
         }
         let resend = Set(plan.indices.filter { _ in Int.random(in: 0..<5, using: &generator) == 0 })
         let told = Told()
-        let deadline = ContinuousClock.now + .seconds(150)
+        let deadline = ContinuousClock.now + .seconds(90)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<Self.clients {
