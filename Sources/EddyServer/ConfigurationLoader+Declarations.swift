@@ -181,8 +181,10 @@ struct DeclarationReader {
         do {
             expression = try Expression(parsing: text)
         } catch {
-            // A plain scalar on one line: the expression's column plus where the scalar starts.
-            let column = (node.mark?.column ?? 1) + error.column - 1
+            // A scalar on one line: the expression's column plus where the scalar starts
+            // (after its opening quote, if quoted).
+            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
+            let column = (node.mark?.column ?? 1) + error.column - 1 + (quoted ? 1 : 0)
             throw ConfigurationError(source: reader.source, line: node.mark?.line, reason: "\(what): column \(column): \(error.reason) in '\(text)'")
         }
         if let unknown = expression.names.subtracting(scope).sorted().first {
