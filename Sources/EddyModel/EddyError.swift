@@ -26,6 +26,13 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let bodyTooLarge = Code(rawValue: "body_too_large")
         public static let batchTooLarge = Code(rawValue: "batch_too_large")
         public static let notFound = Code(rawValue: "not_found")
+        /// A subscription's cursor is older than the change log's retention: changes after it
+        /// are gone, so resuming would skip them. Subscribe again without `from` (a new snapshot).
+        public static let cursorExpired = Code(rawValue: "cursor_expired")
+        /// A subscription snapshot would hold more documents than `subscriptionSnapshotMax`.
+        public static let snapshotTooLarge = Code(rawValue: "snapshot_too_large")
+        /// The op needs a streaming connection (subscribe over SSE or WebSocket).
+        public static let streamingOnly = Code(rawValue: "streaming_only")
 
         // Rejections decided by the partition against its state; logged, and final for that ID.
         public static let conflict = Code(rawValue: "conflict")
@@ -37,6 +44,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
 
         // The server cannot take the event now; the same request may succeed later.
         public static let overloaded = Code(rawValue: "overloaded")
+        /// The server holds `subscriptionsMax` subscriptions (or the connection its share).
+        public static let tooManySubscriptions = Code(rawValue: "too_many_subscriptions")
         public static let partitionUnavailable = Code(rawValue: "partition_unavailable")
         public static let afterTimeout = Code(rawValue: "after_timeout")
         public static let shuttingDown = Code(rawValue: "shutting_down")

@@ -11,6 +11,7 @@ enum Operations {
         case .delete: DeleteOperation.self
         case .get: GetOperation.self
         case .scan: ScanOperation.self
+        case .subscribe: SubscribeOperation.self
         }
     }
 }
