@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
@@ -62,12 +63,13 @@ let package = Package(
         ),
         // The embedded default configuration: Config/eddy.yaml, shipped inside the binary's resource bundle.
         .target(name: "EddyDefaultConfig", path: "Config", resources: [.copy("eddy.yaml")], swiftSettings: strict),
-        // HTTP framing only: routes, body limits, error → status mapping, /health, /metrics.
+        // HTTP framing only: routes, SSE and WebSocket streams, body limits, error → status mapping, /health, /metrics.
         .target(
             name: "EddyServer",
             dependencies: [
                 "EddyModel", "EddyEngine", "EddyExpressions", "EddyDefaultConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

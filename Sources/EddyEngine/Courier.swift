@@ -48,7 +48,7 @@ final class Courier: Sendable {
                 resolve(callID, CallOutcome(value: value))
             }
             then?(reply)
-        case .scanPart:
+        case .scanPart, .subscribed:
             then?(reply)
         case .failure(let error):
             if let then {

@@ -99,7 +99,7 @@ extension Engine {
                 let reason: String = switch reply {
                 case .failure(let error): error.description
                 case .result(let result): result.error?.description ?? "failed"
-                case .scanPart: "unexpected scan part"
+                case .scanPart, .subscribed: "unexpected reply"
                 }
                 throw EddyError(.partialFailure, "\(what) failed: \(reason)")
             }
@@ -114,7 +114,7 @@ extension Engine {
         switch await submit(combine, to: partitioner.partition(table: "", key: id)) {
         case .result(let result): return result
         case .failure(let error): throw error
-        case .scanPart: preconditionFailure("scan part for a \(event.op.rawValue)")
+        case .scanPart, .subscribed: preconditionFailure("scan or subscription reply for a \(event.op.rawValue)")
         }
     }
 
@@ -146,8 +146,8 @@ extension Engine {
         case .failure(let error):
             courier.forget(waiter, of: callID)
             throw error
-        case .scanPart:
-            preconditionFailure("scan part for a call")
+        case .scanPart, .subscribed:
+            preconditionFailure("scan or subscription reply for a call")
         case .result(let result):
             if let error = result.error, error.code == .idReused {
                 courier.forget(waiter, of: callID)

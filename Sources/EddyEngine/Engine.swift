@@ -19,6 +19,8 @@ public final class Engine: Sendable {
     /// Delivers events that procedure stages emit (Engine+Spanning.swift).
     let courier: Courier
     private let metrics: EngineMetrics
+    private let hub: SubscriptionHub
+    private let feed: ChangeFeed
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
 
@@ -40,17 +42,23 @@ public final class Engine: Sendable {
         store = EmbeddedLogStore(database: database)
         applied = AppliedOffsets(partitions: configuration.partitions)
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
-        let (store, database, applied, metrics, epoch) = (store, database, applied, metrics, epoch)
+        hub = SubscriptionHub(partitions: configuration.partitions, store: store, subscriptionsMax: configuration.subscriptions.max)
+        feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
+        let (store, database, applied, metrics, epoch, feed) = (store, database, applied, metrics, epoch, feed)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
         workers = (0..<workerCount).map { index in
             let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
             return PartitionWorker(
-                index: index, partitions: owned, store: store, durability: configuration.durability,
+                index: index, partitions: owned, store: store, feed: feed, durability: configuration.durability,
                 inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax, logger: logger
             ) { partition in
                 try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
             }
         }
+        // Everything a partition holds at start is on disk; subscribers may resume through it.
+        for partition in 0..<configuration.partitions { hub.setPublished(partition, applied.applied(partition)) }
+        hub.start(heartbeatSeconds: configuration.subscriptions.heartbeatSeconds)
+        feed.start()
         let routed = workers
         courier = Courier { work in routed[work.partition % routed.count].submit(work) }
         workers.forEach { $0.start() }
@@ -80,7 +88,9 @@ public final class Engine: Sendable {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         courier.stop()
         workers.forEach { $0.stop() }
-        store.close()
+        store.close()  // its last sync releases the feed's last entries
+        feed.stop()
+        hub.stop()
         database.close()
         logger.info("engine stopped")
     }
@@ -133,6 +143,10 @@ public final class Engine: Sendable {
         // Plan each event's pieces of work: one partition, or every partition for a scan.
         var plan: [(event: Int, partition: Int)] = []
         for index in events.indices where results[index] == nil {
+            guard events[index].op != .subscribe else {
+                results[index] = .failure(EddyError(.streamingOnly, "op 'subscribe' needs a streaming connection: GET /v1/subscribe (SSE) or the WebSocket at /v1/ws"), id: events[index].id)
+                continue
+            }
             guard configuration.tables.contains(events[index].table) else {
                 results[index] = .failure(EddyError(.unknownTable, "table '\(events[index].table)' is not declared"), id: events[index].id)
                 continue
@@ -168,7 +182,7 @@ public final class Engine: Sendable {
             switch parts[0].reply {
             case .result(let result): return result
             case .failure(let error): return .failure(error, id: event.id)
-            case .scanPart: preconditionFailure("scan part for a \(event.op) event")
+            case .scanPart, .subscribed: preconditionFailure("scan or subscribe part for a \(event.op) event")
             }
         }
         var items: [(key: String, value: [UInt8])] = []
@@ -184,6 +198,8 @@ public final class Engine: Sendable {
                 return .failure(error, id: event.id)
             case .result(let result):
                 return result
+            case .subscribed:
+                preconditionFailure("subscribe part for a scan")
             }
         }
         items.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -193,6 +209,71 @@ public final class Engine: Sendable {
             more = true
         }
         return ResultRenderer.renderScan(id: event.id, items: items, more: more, position: position)
+    }
+
+    // MARK: Subscriptions
+
+    /// Opens a subscription: its subscribe event goes through every partition that can hold a
+    /// match, which attaches it at that point of the log with a snapshot (or, resuming
+    /// `from` a cursor, with the log after it). Messages then arrive in `outbox`. Returns once
+    /// every part is attached and durable, with the position the snapshot was taken at.
+    public func subscribe(_ event: Event, outbox: SubscriptionOutbox) async -> Result<(Subscription, Position), EddyError> {
+        precondition(event.op == .subscribe, "subscribe takes subscribe events")
+        guard configuration.tables.contains(event.table) else {
+            return .failure(EddyError(.unknownTable, "table '\(event.table)' is not declared"))
+        }
+        if let after = event.after {
+            do {
+                try await applied.wait(until: after, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var event = event
+        if event.id == nil { event.id = Self.newServerID() }
+        let partitions = event.key.map { [partitioner.partition(table: event.table, key: $0)] } ?? Array(0..<configuration.partitions)
+        let id = event.id!
+        let registered = hub.register { handle in
+            Subscription(id: id, event: event, partitions: partitions, outbox: outbox, handle: handle)
+        }
+        guard let subscription = registered else {
+            return .failure(EddyError(.tooManySubscriptions, "the server holds \(hub.subscriptionsMax) subscriptions, its maximum"))
+        }
+        let gather = Gather(count: partitions.count)
+        for (slot, partition) in partitions.enumerated() {
+            worker(of: partition).submit(PartitionWork(partition: partition, event: event, subscription: subscription) { gather.deliver($0, at: slot) })
+        }
+        var position = Position()
+        for (partition, reply) in zip(partitions, await gather.wait()) {
+            switch reply {
+            case .subscribed(let offset):
+                position = position.merged(with: Position(partition: partition, offset: offset))
+            case .failure(let error):
+                hub.remove(subscription)
+                return .failure(error)
+            case .result(let result):
+                hub.remove(subscription)
+                return .failure(result.error ?? EddyError(.internalError, "subscribe in partition \(partition) gave no attachment"))
+            case .scanPart:
+                preconditionFailure("scan part for a subscribe event")
+            }
+        }
+        return .success((subscription, position))
+    }
+
+    /// Stops a subscription's messages. Its outbox stays open (a WebSocket's may serve others).
+    public func unsubscribe(_ subscription: Subscription) {
+        hub.remove(subscription)
+    }
+
+    /// Per-subscription lag and totals, for `/metrics`.
+    public func subscriptionLags() -> [SubscriptionLag] {
+        hub.lags().map { SubscriptionLag(subscription: $0.subscription, records: $0.records, catchingUp: $0.catchingUp, buffered: $0.buffered, delivered: $0.delivered) }
+    }
+
+    public var subscriptionTotals: (open: Int, delivered: UInt64, stalls: UInt64) {
+        let totals = hub.totals
+        return (hub.count, totals.delivered, totals.stalls)
     }
 
     /// An ID for an event that spans partitions, so it cannot be "@partition-offset-epoch".

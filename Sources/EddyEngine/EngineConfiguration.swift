@@ -38,6 +38,25 @@ public struct EngineConfiguration: Sendable {
     /// (the call still finishes; its outcome can be looked up later).
     public var callOutcomeTimeoutSeconds: Double = 10
     public var storage = StorageOptions()
+    public var subscriptions = Subscriptions()
+
+    /// Bounds and timing of subscriptions (docs/CONFIGURATION.md, `subscriptions:`).
+    public struct Subscriptions: Sendable {
+        /// Most subscriptions open on the server at once; beyond it `too_many_subscriptions`.
+        public var max: Int = 100_000
+        /// Most subscriptions one WebSocket connection may hold.
+        public var perConnectionMax: Int = 1_000
+        /// Messages buffered per connection before a subscriber counts as slow and catches
+        /// up from the change log instead of being pushed to.
+        public var bufferMessages: Int = 4_096
+        /// Changes waiting between commit and dispatch, over all partitions; past it the
+        /// live subscribers of the partitions concerned catch up from the log.
+        public var feedChangesMax: Int = 100_000
+        /// An idle subscription connection gets a heartbeat this often.
+        public var heartbeatSeconds: Double = 15
+
+        public init() {}
+    }
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

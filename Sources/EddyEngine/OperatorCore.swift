@@ -52,6 +52,8 @@ struct OperatorCore {
         var lastOffset: UInt64?
         /// Whether the group holds writes that must be durable before any reply goes out.
         var needsSync: Bool
+        /// Its changes and subscriptions, for the subscription hub.
+        var feed: [FeedItem]
     }
 
     /// Handles `work` in order and stages its records and state writes into `batch`, which
@@ -65,6 +67,7 @@ struct OperatorCore {
         var replies: [(PartitionWork, PartitionReply)] = []
         replies.reserveCapacity(work.count)
         var needsSync = false
+        var feed: [FeedItem] = []
         var recentIDs: [String: (offset: UInt64, fingerprint: UInt64, payload: LogPayload)] = [:]
         state.reset()
 
@@ -74,8 +77,9 @@ struct OperatorCore {
             var fingerprint: UInt64 = 0
 
             // Server-assigned IDs ("@…") are unique by construction, so only client IDs and
-            // IDs derived from a request are looked up and indexed.
-            let clientID = StoreLayout.indexedID(of: event)
+            // IDs derived from a request are looked up and indexed. A subscription's ID names
+            // it; it is not an idempotency key.
+            let clientID = event.op == .subscribe ? nil : StoreLayout.indexedID(of: event)
             if let id = clientID {
                 fingerprint = RequestFingerprint.of(event)
                 if let earlier = recentIDs[id] {
@@ -88,6 +92,11 @@ struct OperatorCore {
                     clearOutbox(event, batch)
                     continue
                 }
+            }
+
+            if event.op == .subscribe, let refusal = checkCursor(event.from, offset: offset) {
+                replies.append((item, .failure(refusal)))
+                continue
             }
 
             state.currentOffset = offset
@@ -103,6 +112,7 @@ struct OperatorCore {
             payloads.append(payload.encoded())
             if case .applied(let changes) = handled.outcome {
                 state.apply(changes, into: batch)
+                feed.append(.write(offset: offset, op: event.op, event: event.id ?? serverID(offset), changes: changes))
             }
             if let id = clientID {
                 batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
@@ -115,7 +125,15 @@ struct OperatorCore {
             for emitted in handled.emits {
                 batch.put(outbox, key: Array(emitted.event.id!.utf8), value: StoreLayout.outboxEntry(emitted))
             }
-            if event.op.isWrite && configuration.durability == .sync { needsSync = true }
+            if (event.op.isWrite || event.op == .subscribe) && configuration.durability == .sync { needsSync = true }
+            if event.op == .subscribe, let subscription = item.subscription, case .read = handled.outcome {
+                // Synced like a write, so every cursor a subscriber is given names durable offsets.
+                if case .items(let items, _)? = handled.answer {
+                    feed.append(.attach(offset: offset, subscription: subscription, snapshot: event.from == nil ? items : nil))
+                }
+                replies.append((item, .subscribed(offset: offset)))
+                continue
+            }
             replies.append((item, reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
         }
 
@@ -130,7 +148,7 @@ struct OperatorCore {
             lastOffset = last
         }
         metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)
-        return Group(replies: replies, lastOffset: lastOffset, needsSync: needsSync)
+        return Group(replies: replies, lastOffset: lastOffset, needsSync: needsSync, feed: feed)
     }
 
     /// Called once the worker's batch holding this group is written: later events may now
@@ -144,7 +162,25 @@ struct OperatorCore {
 
     /// "@partition-offset-epoch": unique, and resolvable to the log record without an index.
     private func serverID(_ offset: UInt64) -> String {
+        Self.serverID(partition: partition, offset: offset, epoch: epoch)
+    }
+
+    static func serverID(partition: Int, offset: UInt64, epoch: UInt32) -> String {
         "\(Event.serverIDMarker)\(partition)-\(offset)-\(epoch)"
+    }
+
+    /// Why a subscription cannot resume from `from` here, if it cannot: its changes are past
+    /// retention, or the cursor is from beyond this log (another data directory).
+    private func checkCursor(_ from: Position?, offset: UInt64) -> EddyError? {
+        guard let from else { return nil }
+        let cursor = from.offsets[partition] ?? 0
+        if cursor + 1 < log.firstOffset {
+            return EddyError(.cursorExpired, "the change log of partition \(partition) starts at offset \(log.firstOffset); changes after cursor offset \(cursor) are past retention. Subscribe again without 'from' for a new snapshot")
+        }
+        if cursor >= offset {
+            return EddyError(.invalidPosition, "cursor offset \(cursor) of partition \(partition) is beyond its log (\(offset - 1)); was it issued by another data directory?")
+        }
+        return nil
     }
 
     private func reply(for event: Event, id: String?, handled: Handled, offset: UInt64) -> PartitionReply {

@@ -6,6 +6,8 @@ enum PartitionReply: Sendable {
     case result(EventResult)
     /// One partition's part of a scan, for the engine to merge.
     case scanPart(ScanPart)
+    /// A subscribe event's part: attached at this offset (its snapshot goes to the outbox).
+    case subscribed(offset: UInt64)
     /// The event never reached the log (partition down, shutting down).
     case failure(EddyError)
 }
@@ -20,5 +22,7 @@ struct ScanPart: Sendable {
 struct PartitionWork: Sendable {
     var partition: Int
     var event: Event
+    /// For a subscribe event: the subscription to attach.
+    var subscription: Subscription? = nil
     var reply: @Sendable (PartitionReply) -> Void
 }

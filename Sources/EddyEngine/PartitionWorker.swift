@@ -27,6 +27,7 @@ final class PartitionWorker: Sendable {
     private let logger: Logger
     private let store: any LogStore
     private let durability: EngineConfiguration.Durability
+    private let feed: ChangeFeed
     /// Reused for every commit of this worker: cleared, never reallocated.
     private nonisolated(unsafe) let batch = WriteBatch()
     /// Rounds committed but not yet durable. When this many wait for the disk, the worker
@@ -35,9 +36,10 @@ final class PartitionWorker: Sendable {
     static let roundsAwaitingDurabilityMax = 64
     private let durabilitySlots = DispatchSemaphore(value: PartitionWorker.roundsAwaitingDurabilityMax)
 
-    init(index: Int, partitions: [Int], store: any LogStore, durability: EngineConfiguration.Durability,
+    init(index: Int, partitions: [Int], store: any LogStore, feed: ChangeFeed, durability: EngineConfiguration.Durability,
          inboxCapacity: Int, groupEventsMax: Int, logger: Logger, open: (Int) throws -> OperatorCore) {
         self.index = index
+        self.feed = feed
         self.store = store
         self.durability = durability
         self.inbox = Inbox(capacity: inboxCapacity)
@@ -168,6 +170,14 @@ final class PartitionWorker: Sendable {
             }
         }
         let replies = handled.flatMap(\.group.replies)
+        // Subscribers get a round once it is durable: only synced rounds carry changes and
+        // attachments (reads alone are not synced and give subscribers nothing).
+        if needsSync || durability == .async {
+            for (partition, group) in handled {
+                guard let last = group.lastOffset else { continue }
+                feed.append(FeedEntry(partition: partition, lastOffset: last, items: group.feed, ticket: durability == .sync ? ticket : nil))
+            }
+        }
         guard durability == .sync else {
             for (item, reply) in replies { item.reply(reply) }
             return
@@ -178,6 +188,7 @@ final class PartitionWorker: Sendable {
             defer { durabilitySlots.signal() }
             switch result {
             case .success:
+                if needsSync { feed.markDurable(ticket) }
                 for (item, reply) in replies { item.reply(reply) }
             case .failure(let error):
                 let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")

@@ -89,17 +89,54 @@ public final class EmbeddedLog: PartitionLog {
             throw LogError.truncated(partition: partition, requested: offset, firstRetained: firstOffset)
         }
         guard offset < nextOffset else { return [] }
-        var previousHash = try hash(before: offset)
+        let entries = try Self.scanVerified(database, family, partition: partition, from: offset, previousHash: try hash(before: offset), limit: min(limit, Int(clamping: nextOffset - offset)))
+        guard entries.count == min(limit, Int(clamping: nextOffset - offset)) else {
+            throw LogError.corrupt(partition: partition, offset: offset + UInt64(entries.count), reason: "record is missing")
+        }
+        return entries
+    }
+
+    /// The committed records of `partition` from `offset` on, for readers on other threads than
+    /// the appending operator's (subscription catch-up). It knows no tail, so it returns what
+    /// is committed, up to `limit`.
+    static func readCommitted(_ database: Database, partition: Int, from offset: Offset, limit: Int) throws -> [LogEntry] {
+        precondition(limit > 0 && offset > 0, "read limit and offset must be positive")
+        let family = database.columnFamily(columnFamily)
+        let anchor = try readAnchor(database, family, partition: partition)
+        if let anchor, offset <= anchor.offset {
+            throw LogError.truncated(partition: partition, requested: offset, firstRetained: anchor.offset + 1)
+        }
+        let previousHash: [UInt8]
+        if offset == 1 {
+            previousHash = HashChain.genesis(partition: partition)
+        } else if let anchor, anchor.offset == offset - 1 {
+            previousHash = anchor.hash
+        } else if let value = try database.get(family, key: key(partition, offset - 1)) {
+            previousHash = try decode(value, partition: partition, offset: offset - 1).hash
+        } else if let moved = try readAnchor(database, family, partition: partition), offset <= moved.offset {
+            // Retention removed the record while we looked.
+            throw LogError.truncated(partition: partition, requested: offset, firstRetained: moved.offset + 1)
+        } else {
+            return []  // `offset - 1` is not committed yet, so neither is `offset`.
+        }
+        return try scanVerified(database, family, partition: partition, from: offset, previousHash: previousHash, limit: limit)
+    }
+
+    /// Up to `limit` consecutive records from `offset`, each checked against its hash and its
+    /// link to the one before; stops early at the end of what is stored.
+    private static func scanVerified(_ database: Database, _ family: ColumnFamily, partition: Int, from offset: Offset,
+                                     previousHash: [UInt8], limit: Int) throws -> [LogEntry] {
+        var previousHash = previousHash
         var entries: [LogEntry] = []
         var expectedOffset = offset
         var failure: LogError? = nil
-        try database.scan(family, from: Self.key(partition, offset), to: Self.key(partition + 1, 0)) { key, value in
+        try database.scan(family, from: key(partition, offset), to: key(partition + 1, 0)) { key, value in
             let found = Self.offset(fromKey: Array(key))
             guard found == expectedOffset else {
                 failure = .corrupt(partition: partition, offset: expectedOffset, reason: "record is missing (next present is \(found))")
                 return false
             }
-            let record = try Self.decode(Array(value), partition: partition, offset: found)
+            let record = try decode(Array(value), partition: partition, offset: found)
             guard HashChain.link(previous: previousHash, offset: found, payload: record.payload) == record.hash else {
                 failure = .corrupt(partition: partition, offset: found, reason: "hash does not match contents and chain")
                 return false
@@ -107,12 +144,9 @@ public final class EmbeddedLog: PartitionLog {
             entries.append(record)
             previousHash = record.hash
             expectedOffset += 1
-            return entries.count < limit && expectedOffset < nextOffset
+            return entries.count < limit
         }
         if let failure { throw failure }
-        if entries.isEmpty || (entries.count < limit && expectedOffset < nextOffset) {
-            throw LogError.corrupt(partition: partition, offset: expectedOffset, reason: "record is missing")
-        }
         return entries
     }
 

@@ -29,6 +29,10 @@ public final class EmbeddedLogStore: LogStore {
         return DurabilityTicket(durable ? walSync.ticket() : walSync.lastTicket)
     }
 
+    public func read(partition: Int, from offset: Offset, limit: Int) throws -> [LogEntry] {
+        try EmbeddedLog.readCommitted(database, partition: partition, from: offset, limit: limit)
+    }
+
     public func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         walSync.whenDurable(ticket.value) { result in done(result.mapError { $0 }) }
     }

@@ -71,6 +71,12 @@ public protocol LogStore: AnyObject, Sendable {
     /// durable write, and this write becomes durable with the next one.
     func commit(_ batch: WriteBatch, durable: Bool) throws -> DurabilityTicket
 
+    /// Up to `limit` committed records of `partition` from `offset` on, verified like
+    /// `PartitionLog.read`. Unlike that, safe on any thread while the partition's operator
+    /// appends: subscribers catching up read here. Returns fewer (or none) at the end of what
+    /// is committed; throws `LogError.truncated` when `offset` is before what is retained.
+    func read(partition: Int, from offset: Offset, limit: Int) throws -> [LogEntry]
+
     /// Calls `done` once everything up to `ticket` is on disk: at once if it already is,
     /// otherwise later from another thread.
     func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void)

@@ -30,6 +30,13 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidInput = Code(rawValue: "invalid_input")
         public static let unknownQuery = Code(rawValue: "unknown_query")
         public static let unknownProcedure = Code(rawValue: "unknown_procedure")
+        /// A subscription's cursor is older than the change log's retention: changes after it
+        /// are gone, so resuming would skip them. Subscribe again without `from` (a new snapshot).
+        public static let cursorExpired = Code(rawValue: "cursor_expired")
+        /// A subscription snapshot would hold more documents than `subscriptionSnapshotMax`.
+        public static let snapshotTooLarge = Code(rawValue: "snapshot_too_large")
+        /// The op needs a streaming connection (subscribe over SSE or WebSocket).
+        public static let streamingOnly = Code(rawValue: "streaming_only")
 
         // Rejections decided by the partition against its state; logged, and final for that ID.
         public static let conflict = Code(rawValue: "conflict")
@@ -46,6 +53,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
 
         // The server cannot take the event now; the same request may succeed later.
         public static let overloaded = Code(rawValue: "overloaded")
+        /// The server holds `subscriptionsMax` subscriptions (or the connection its share).
+        public static let tooManySubscriptions = Code(rawValue: "too_many_subscriptions")
         public static let partitionUnavailable = Code(rawValue: "partition_unavailable")
         public static let afterTimeout = Code(rawValue: "after_timeout")
         /// A fan-out query is missing a part: a partition did not answer in time or could

@@ -1,6 +1,6 @@
 extension Event {
     private static let knownFields: Set<String> = [
-        "id", "op", "table", "key", "value", "field", "by", "prefix", "limit", "client", "after", "causedBy",
+        "id", "op", "table", "key", "value", "field", "by", "prefix", "limit", "client", "after", "causedBy", "from",
         "query", "procedure", "input", "keys",
     ]
 
@@ -64,6 +64,20 @@ extension Event {
             } else {
                 limit = limits.scanLimitDefault
             }
+        case .subscribe:
+            // One key, a key prefix, or (neither) the whole table.
+            if object["key"] != nil {
+                key = try Self.key(object, limits: limits)
+                guard object["prefix"] == nil else { throw EddyError(.invalidEvent, "op 'subscribe' takes 'key' or 'prefix', not both") }
+            } else if let prefix = try Self.string(object, "prefix", required: false) {
+                guard prefix.utf8.count <= limits.keyBytesMax else {
+                    throw EddyError(.keyTooLong, "field 'prefix' is longer than \(limits.keyBytesMax) bytes")
+                }
+                self.prefix = prefix
+            }
+            if let token = try Self.string(object, "from", required: false) {
+                from = try Position(token: token)
+            }
         case .query, .multiget, .call:
             preconditionFailure("parsed by parseSpanningFields")
         }
@@ -111,6 +125,7 @@ extension Event {
         if let client { object["client"] = .string(client) }
         if let after, !after.isEmpty { object["after"] = .string(after.token) }
         if !causedBy.isEmpty { object["causedBy"] = .array(causedBy.map(JSON.string)) }
+        if let from { object["from"] = .string(from.token) }
         addSpanningFields(to: &object)
         return .object(object)
     }
@@ -149,9 +164,10 @@ extension Event {
         case .incr: ["field", "by"]
         case .delete, .get: []
         case .scan: ["prefix", "limit"]
+        case .subscribe: ["prefix", "from"]
         case .query, .multiget, .call: []
         }
-        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit", "query", "procedure", "input", "keys"]
+        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit", "from", "query", "procedure", "input", "keys"]
         for name in object.keys where opSpecific.contains(name) && !allowed.contains(name) {
             throw EddyError(.invalidEvent, "op '\(op.rawValue)' does not take field '\(name)'")
         }

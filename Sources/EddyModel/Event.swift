@@ -23,6 +23,8 @@ public struct Event: Sendable, Equatable {
     public var after: Position?
     /// IDs of events (usually reads) this one depended on.
     public var causedBy: [String]
+    /// For subscribe: the cursor to resume after, instead of taking a snapshot.
+    public var from: Position?
     /// The declared query or procedure a `query` or `call` names.
     public var name: String?
     /// The input of a query or procedure call.
@@ -39,7 +41,7 @@ public struct Event: Sendable, Equatable {
     public init(
         id: String? = nil, op: Op, table: String, key: String? = nil, value: JSON? = nil,
         field: String? = nil, amount: Double? = nil, prefix: String? = nil, limit: Int? = nil,
-        client: String? = nil, after: Position? = nil, causedBy: [String] = []
+        client: String? = nil, after: Position? = nil, causedBy: [String] = [], from: Position? = nil
     ) {
         self.id = id
         self.op = op
@@ -53,6 +55,7 @@ public struct Event: Sendable, Equatable {
         self.client = client
         self.after = after
         self.causedBy = causedBy
+        self.from = from
     }
 
     /// IDs starting with this character are assigned by the server; clients may not use them,

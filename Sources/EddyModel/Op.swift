@@ -1,6 +1,9 @@
 /// What an event asks for.
 public enum Op: String, Sendable, CaseIterable {
     case put, patch, incr, delete, insert, get, scan
+    /// Opens a subscription: a snapshot of the matching documents, then every later change.
+    /// Only over a streaming connection (SSE or WebSocket).
+    case subscribe
     /// A declared fan-out query, an ad-hoc read of several keys, a declared procedure.
     case query, multiget, call
 
@@ -9,7 +12,7 @@ public enum Op: String, Sendable, CaseIterable {
     public var isWrite: Bool {
         switch self {
         case .put, .patch, .incr, .delete, .insert, .call: true
-        case .get, .scan, .query, .multiget: false
+        case .get, .scan, .subscribe, .query, .multiget: false
         }
     }
 

@@ -1,6 +1,7 @@
 import EddyEngine
 public import Logging
 import Hummingbird
+import HummingbirdWebSocket
 import Metrics
 import NIOCore
 import Prometheus
@@ -27,11 +28,15 @@ public enum Server {
         router.add(middleware: ErrorMiddleware())
         EventRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
+        SubscriptionRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
 
         let application = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: WebSocketRoutes(engine: engine).router(),
+                configuration: .init(http1: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))))
+            ),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "eddy",

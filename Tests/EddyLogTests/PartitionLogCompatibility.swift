@@ -67,6 +67,8 @@ struct PartitionLogCompatibility: Sendable {
         case whenDurable_afterDurableAppend_reportsSuccess
         case whenDurable_withNothingAppended_reportsSuccessAtOnce
         case stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible
+        case storeRead_returnsCommittedRecordsOnly
+        case storeRead_beforeRetention_throwsTruncated
 
         var testDescription: String { rawValue }
     }
@@ -77,6 +79,8 @@ struct PartitionLogCompatibility: Sendable {
         case .whenDurable_afterDurableAppend_reportsSuccess: try whenDurable_afterDurableAppend_reportsSuccess()
         case .whenDurable_withNothingAppended_reportsSuccessAtOnce: try whenDurable_withNothingAppended_reportsSuccessAtOnce()
         case .stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible: try stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible()
+        case .storeRead_returnsCommittedRecordsOnly: try storeRead_returnsCommittedRecordsOnly()
+        case .storeRead_beforeRetention_throwsTruncated: try storeRead_beforeRetention_throwsTruncated()
         case .append_returnsContiguousOffsetsStartingAtNextOffset: try append_returnsContiguousOffsetsStartingAtNextOffset()
         case .append_noPayloads_returnsEmptyRangeAndKeepsTail: try append_noPayloads_returnsEmptyRangeAndKeepsTail()
         case .read_returnsPayloadsInOrderWithTheirOffsets: try read_returnsPayloadsInOrderWithTheirOffsets()
@@ -510,6 +514,33 @@ struct PartitionLogCompatibility: Sendable {
             #expect(reopened.lastHash == tail)
             #expect(try store.logStore.append(to: reopened, [payload(6)], with: WriteBatch(), durable: true) == 6..<7)
             #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
+        }
+    }
+
+    // MARK: - Reading through the store (other threads than the operator's)
+
+    func storeRead_returnsCommittedRecordsOnly() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...6).map { payload($0) }, with: WriteBatch(), durable: true)
+            // Staged but not committed: invisible to readers.
+            _ = log.stage([payload(7)], into: WriteBatch())
+            let reader = store.logStore
+            #expect(try reader.read(partition: partition, from: 1, limit: 100) == Array(try log.read(from: 1, limit: 6)))
+            #expect(try reader.read(partition: partition, from: 3, limit: 2).map(\.offset) == [3, 4])
+            #expect(try reader.read(partition: partition, from: 7, limit: 10).isEmpty)
+            #expect(try reader.read(partition: partition + 1, from: 1, limit: 10).isEmpty)
+        }
+    }
+
+    func storeRead_beforeRetention_throwsTruncated() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, (1...10).map { payload($0) }, with: WriteBatch(), durable: true)
+            let all = try log.read(from: 1, limit: 100)
+            try log.truncate(before: 5)
+            #expect(throws: LogError.truncated(partition: partition, requested: 4, firstRetained: 5)) {
+                try store.logStore.read(partition: partition, from: 4, limit: 10)
+            }
+            #expect(try store.logStore.read(partition: partition, from: 5, limit: 100) == Array(all[4...]))
         }
     }
 

@@ -11,13 +11,14 @@ enum GetOperation: Operation {
         return Handled(outcome: .read(readRecord(event, answer, sources: [source])), answer: answer)
     }
 
-    static func readRecord(_ event: Event, _ answer: Answer, sources: [ReadRecord.Source]) -> ReadRecord {
+    /// The read record of `answer`. Given the event, a client-chosen ID keeps the answer itself.
+    static func readRecord(_ event: Event?, _ answer: Answer, sources: [ReadRecord.Source]) -> ReadRecord {
         let canonical = answer.canonicalBytes
         return ReadRecord(
             digest: Array(SHA256.hash(data: canonical)),
             sources: sources,
             // A client-chosen ID promises the first answer on retry, so keep the answer itself.
-            answer: event.id.map { $0.first != Event.serverIDMarker } == true ? canonical : nil
+            answer: event?.id.map { $0.first != Event.serverIDMarker } == true ? canonical : nil
         )
     }
 }

@@ -21,6 +21,7 @@ enum Operations {
         case .delete: DeleteOperation.self
         case .get: GetOperation.self
         case .scan: ScanOperation.self
+        case .subscribe: SubscribeOperation.self
         case .query, .multiget, .call: preconditionFailure("op '\(op.rawValue)' is not a single-key op")
         }
     }

@@ -14,12 +14,38 @@ struct OperationsRoutes {
         }
         router.get("/metrics") { _, _ -> Response in
             _ = engine.queueDepths()  // refreshes the queue-depth gauges
+            var text = registry.emitToBuffer()
+            text.append(contentsOf: subscriptionMetrics().utf8)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: text))
             )
         }
+    }
+
+    /// Subscription gauges, one series per open subscription. Rendered here rather than
+    /// registered as metrics because subscriptions come and go by the thousand.
+    private func subscriptionMetrics() -> String {
+        let totals = engine.subscriptionTotals
+        var lines = [
+            "# TYPE eddy_subscriptions gauge", "eddy_subscriptions \(totals.open)",
+            "# TYPE eddy_subscription_changes_delivered_total counter", "eddy_subscription_changes_delivered_total \(totals.delivered)",
+            "# TYPE eddy_subscription_stalls_total counter", "eddy_subscription_stalls_total \(totals.stalls)",
+        ]
+        let lags = engine.subscriptionLags()
+        lines.append("# TYPE eddy_subscription_lag_records gauge")
+        lines += lags.map { "eddy_subscription_lag_records{subscription=\"\(Self.escape($0.subscription))\"} \($0.records)" }
+        lines.append("# TYPE eddy_subscription_buffered_messages gauge")
+        lines += lags.map { "eddy_subscription_buffered_messages{subscription=\"\(Self.escape($0.subscription))\"} \($0.buffered)" }
+        lines.append("# TYPE eddy_subscription_catching_up gauge")
+        lines += lags.map { "eddy_subscription_catching_up{subscription=\"\(Self.escape($0.subscription))\"} \($0.catchingUp ? 1 : 0)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A Prometheus label value: backslash, quote and newline escaped.
+    private static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     /// 200 with "ok" when every partition serves; 503 with "degraded" and the reasons otherwise.

@@ -1,0 +1,104 @@
+import EddyLog
+import Foundation
+
+/// Carries committed groups from the partition workers to the subscription hub, on a thread
+/// of its own, releasing each only once its commit is durable.
+///
+/// Workers only append here (never waiting); the feed thread does the matching and the
+/// offers. Its queue is bounded by the changes it holds: past `changesMax`, an entry's changes
+/// are dropped (its attachments are kept) and the hub sends the live subscribers of that
+/// partition to the log instead, so a burst costs subscribers latency, never a change.
+final class ChangeFeed: @unchecked Sendable {
+    // Why unchecked: all mutable state is guarded by `condition`'s lock.
+    private let condition = NSCondition()
+    private var queue: [(entry: FeedEntry, overflowed: Bool)] = []
+    private var head = 0
+    private var heldChanges = 0
+    private var durable = DurabilityTicket(0)
+    private var closed = false
+    private let hub: SubscriptionHub
+    private let finished = DispatchSemaphore(value: 0)
+    let changesMax: Int
+
+    init(hub: SubscriptionHub, changesMax: Int) {
+        self.hub = hub
+        self.changesMax = changesMax
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "eddy-change-feed"
+        thread.start()
+    }
+
+    /// Dispatches what is durable, then stops the thread.
+    func stop() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
+    }
+
+    /// Queues a committed group (worker thread, right after its commit).
+    func append(_ entry: FeedEntry) {
+        var entry = entry
+        condition.lock()
+        defer { condition.unlock() }
+        let changes = entry.changeCount
+        var overflowed = false
+        if heldChanges + changes > changesMax {
+            entry.items.removeAll { if case .write = $0 { return true } else { return false } }
+            overflowed = true
+        } else {
+            heldChanges += changes
+        }
+        queue.append((entry, overflowed))
+        condition.signal()
+    }
+
+    /// Everything through `ticket` is on disk (from the WAL sync's callback).
+    func markDurable(_ ticket: DurabilityTicket) {
+        condition.lock()
+        defer { condition.unlock() }
+        if ticket > durable {
+            durable = ticket
+            condition.signal()
+        }
+    }
+
+    private func isReady(_ entry: FeedEntry) -> Bool {
+        entry.ticket.map { $0 <= durable } ?? true
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while !closed && (head == queue.count || !isReady(queue[head].entry)) {
+                condition.wait()
+            }
+            if head == queue.count || !isReady(queue[head].entry) {
+                condition.unlock()
+                return  // closed, and nothing durable is left
+            }
+            var ready: [(entry: FeedEntry, overflowed: Bool)] = []
+            while head < queue.count && isReady(queue[head].entry) {
+                ready.append(queue[head])
+                if !queue[head].overflowed { heldChanges -= queue[head].entry.changeCount }
+                head += 1
+            }
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 {
+                queue.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            for item in ready { hub.dispatch(item.entry, overflowed: item.overflowed) }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+import EddyLog
+import EddyModel
+import Foundation
+import Synchronization
+
+/// Every open subscription, and where each one is in each of its partitions.
+///
+/// Per partition, a subscription is either *live*, offered each durable change as the feed
+/// dispatches it, or *catching up*, reading the change log (the partition log) from its
+/// cursor on the catch-up thread. Both happen under one lock, with `published[p]` (the last
+/// offset the feed dispatched for `p`) as the hand-over point:
+/// - a live offer that does not fit the outbox turns the subscription to catching up, with
+///   its cursor at the offset before the change that did not fit;
+/// - catching up reads records up to `published[p]` and, once its cursor reaches it, turns
+///   live again. The feed's next entry for `p` starts right after `published[p]`.
+/// So no change is skipped or sent twice, and writers never wait for a subscriber.
+final class SubscriptionHub: Sendable {
+    enum Cursor: Sendable {
+        /// Not attached yet: its subscribe event has not been dispatched in this partition.
+        case pending
+        /// Offered every change after `floor` as it is dispatched.
+        case live(floor: UInt64)
+        /// Sent everything through the offset; the rest comes from the log.
+        case catchingUp(UInt64)
+    }
+
+    private struct Registered {
+        let subscription: Subscription
+        var cursors: [Int: Cursor]
+        var delivered: UInt64 = 0
+    }
+
+    private struct State {
+        var registered: [UInt64: Registered] = [:]
+        /// table → key → handles, for one-key subscriptions.
+        var byKey: [String: [String: Set<UInt64>]] = [:]
+        /// table → prefix bytes → handles, for prefix and whole-table subscriptions.
+        var byPrefix: [String: [[UInt8]: Set<UInt64>]] = [:]
+        /// table → prefix length → how many prefixes of that length are registered.
+        var prefixLengths: [String: [Int: Int]] = [:]
+        var published: [UInt64]
+        var nextHandle: UInt64 = 1
+        var delivered: UInt64 = 0
+        var stalls: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+    private let store: any LogStore
+    let subscriptionsMax: Int
+    private let catchUpQueue = CatchUpQueue()
+    /// Log records read per catch-up step, at most.
+    static let catchUpChunk = 256
+    /// Chunks one subscription reads before the next waiting subscription gets a turn.
+    static let catchUpStepsPerTurn = 16
+
+    init(partitions: Int, store: any LogStore, subscriptionsMax: Int) {
+        state = Mutex(State(published: Array(repeating: 0, count: partitions)))
+        self.store = store
+        self.subscriptionsMax = subscriptionsMax
+    }
+
+    private let catchUpFinished = DispatchSemaphore(value: 0)
+    private let stopHeartbeat = DispatchSemaphore(value: 0)
+
+    /// Starts the catch-up thread, and the heartbeat thread that keeps idle connections open.
+    func start(heartbeatSeconds: Double) {
+        let catchUpThread = Thread { [self] in
+            while let handle = catchUpQueue.take() {
+                catchUp(handle)
+            }
+            catchUpFinished.signal()
+        }
+        catchUpThread.name = "eddy-catch-up"
+        catchUpThread.start()
+        let heartbeatThread = Thread { [self] in
+            while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds) == .timedOut {
+                heartbeat()
+            }
+        }
+        heartbeatThread.name = "eddy-heartbeat"
+        heartbeatThread.start()
+    }
+
+    /// Stops both threads; waits for the catch-up thread (it reads storage, which closes next).
+    func stop() {
+        stopHeartbeat.signal()
+        catchUpQueue.close()
+        catchUpFinished.wait()
+    }
+
+    /// Called by each operator at start: everything through `offset` is already on disk.
+    func setPublished(_ partition: Int, _ offset: UInt64) {
+        state.withLock { $0.published[partition] = offset }
+    }
+
+    // MARK: Registering
+
+    /// Reserves a handle and registers `make(handle)` as pending in its partitions, or fails
+    /// when the server holds `subscriptionsMax` subscriptions.
+    func register(_ make: (UInt64) -> Subscription) -> Subscription? {
+        state.withLock { state in
+            guard state.registered.count < subscriptionsMax else { return nil }
+            let handle = state.nextHandle
+            state.nextHandle += 1
+            let subscription = make(handle)
+            state.registered[handle] = Registered(subscription: subscription, cursors: Dictionary(uniqueKeysWithValues: subscription.partitions.map { ($0, .pending) }))
+            if let key = subscription.key {
+                state.byKey[subscription.table, default: [:]][key, default: []].insert(handle)
+            } else {
+                state.byPrefix[subscription.table, default: [:]][subscription.prefix, default: []].insert(handle)
+                state.prefixLengths[subscription.table, default: [:]][subscription.prefix.count, default: 0] += 1
+            }
+            return subscription
+        }
+    }
+
+    /// Stops delivering to `subscription`. Harmless if it already ended.
+    func remove(_ subscription: Subscription) {
+        state.withLock { state in
+            Self.remove(subscription.handle, from: &state)
+        }
+    }
+
+    private static func remove(_ handle: UInt64, from state: inout State) {
+        guard let registered = state.registered.removeValue(forKey: handle) else { return }
+        let subscription = registered.subscription
+        if let key = subscription.key {
+            state.byKey[subscription.table]?[key]?.remove(handle)
+            if state.byKey[subscription.table]?[key]?.isEmpty == true { state.byKey[subscription.table]?[key] = nil }
+        } else {
+            state.byPrefix[subscription.table]?[subscription.prefix]?.remove(handle)
+            if state.byPrefix[subscription.table]?[subscription.prefix]?.isEmpty == true {
+                state.byPrefix[subscription.table]?[subscription.prefix] = nil
+            }
+            state.prefixLengths[subscription.table]?[subscription.prefix.count]? -= 1
+            if state.prefixLengths[subscription.table]?[subscription.prefix.count] == 0 {
+                state.prefixLengths[subscription.table]?[subscription.prefix.count] = nil
+            }
+        }
+    }
+
+    /// Ends `handle` with `error`: removed, and told so (the message is forced into its outbox).
+    private func end(_ handle: UInt64, _ error: EddyError) {
+        let subscription: Subscription? = state.withLock { state in
+            defer { Self.remove(handle, from: &state) }
+            return state.registered[handle]?.subscription
+        }
+        subscription?.outbox.offer([.ended(subscription: subscription!.id, error)], force: true)
+    }
+
+    var count: Int { state.withLock { $0.registered.count } }
+
+    // MARK: Dispatching the feed
+
+    /// Offers `entry`'s changes to the live subscribers of its partition, attaches its
+    /// subscriptions, and advances `published`. Called by the feed, in log order per partition.
+    func dispatch(_ entry: FeedEntry, overflowed: Bool) {
+        var stalled: [UInt64] = []
+        state.withLock { state in
+            let p = entry.partition
+            for item in entry.items {
+                switch item {
+                case .attach(let offset, let subscription, let snapshot):
+                    guard state.registered[subscription.handle] != nil else { continue }
+                    if let snapshot {
+                        let cursor = Self.cursor(state, subscription.handle, partition: p, offset: offset)
+                        let messages = snapshot.map { item in
+                            SubscriptionMessage.change(SubscriptionChange(
+                                subscription: subscription.id, cursor: cursor, kind: "snapshot",
+                                table: subscription.table, key: item.key, value: item.value, event: nil))
+                        }
+                        // Bounded by the snapshot limit, so it may exceed the live capacity.
+                        subscription.outbox.offer(messages, force: true)
+                        state.registered[subscription.handle]?.cursors[p] = .live(floor: offset)
+                    } else {
+                        state.registered[subscription.handle]?.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
+                        stalled.append(subscription.handle)
+                    }
+                case .write(let offset, let op, let event, let changes):
+                    var messages: [UInt64: [SubscriptionMessage]] = [:]
+                    for change in changes {
+                        Self.forEachMatch(state, table: change.table, key: change.key) { handle in
+                            guard case .live(let floor)? = state.registered[handle]?.cursors[p], offset > floor else { return }
+                            let subscription = state.registered[handle]!.subscription
+                            messages[handle, default: []].append(.change(SubscriptionChange(
+                                subscription: subscription.id, cursor: Self.cursor(state, handle, partition: p, offset: offset),
+                                kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event)))
+                        }
+                    }
+                    for (handle, batch) in messages {
+                        if state.registered[handle]!.subscription.outbox.offer(batch) {
+                            state.registered[handle]!.delivered += UInt64(batch.count)
+                            state.delivered += UInt64(batch.count)
+                        } else {
+                            Self.stall(&state, handle, partition: p, before: offset)
+                            stalled.append(handle)
+                        }
+                    }
+                }
+            }
+            if overflowed {
+                // The feed dropped this entry's changes: every live subscriber of the partition
+                // reads them from the log instead.
+                for (handle, registered) in state.registered {
+                    if case .live(let floor)? = registered.cursors[p], floor < entry.lastOffset {
+                        Self.stall(&state, handle, partition: p, before: max(floor, state.published[p]) + 1)
+                        stalled.append(handle)
+                    }
+                }
+            }
+            state.published[p] = max(state.published[p], entry.lastOffset)
+        }
+        for handle in stalled { scheduleCatchUp(handle) }
+    }
+
+    /// Calls `body` with every subscription whose filter matches `table`/`key`.
+    private static func forEachMatch(_ state: State, table: String, key: String, _ body: (UInt64) -> Void) {
+        state.byKey[table]?[key]?.forEach(body)
+        guard let lengths = state.prefixLengths[table], let prefixes = state.byPrefix[table] else { return }
+        let bytes = Array(key.utf8)
+        for length in lengths.keys where length <= bytes.count {
+            prefixes[Array(bytes[..<length])]?.forEach(body)
+        }
+    }
+
+    /// Turns every live partition of `handle` to catching up; `partition` resumes at the
+    /// offset before `before`, the others where their live feed had reached.
+    private static func stall(_ state: inout State, _ handle: UInt64, partition: Int, before offset: UInt64) {
+        guard var registered = state.registered[handle] else { return }
+        for (q, cursor) in registered.cursors {
+            guard case .live(let floor) = cursor else { continue }
+            registered.cursors[q] = .catchingUp(q == partition ? max(floor, offset - 1) : max(floor, state.published[q]))
+        }
+        state.registered[handle] = registered
+        state.stalls += 1
+    }
+
+    /// The offset through which `handle` has been sent everything of partition `q`.
+    private static func deliveredThrough(_ state: State, _ registered: Registered, _ q: Int) -> UInt64 {
+        switch registered.cursors[q] ?? .pending {
+        case .pending: registered.subscription.from?.offsets[q] ?? 0
+        case .live(let floor): max(floor, state.published[q])
+        case .catchingUp(let offset): offset
+        }
+    }
+
+    /// The resume token for a message of `handle` at `offset` of `partition`.
+    private static func cursor(_ state: State, _ handle: UInt64, partition: Int, offset: UInt64) -> String {
+        let registered = state.registered[handle]!
+        if registered.subscription.partitions.count == 1 { return "\(partition):\(offset)" }
+        var offsets: [Int: UInt64] = [:]
+        for q in registered.subscription.partitions {
+            offsets[q] = q == partition ? offset : deliveredThrough(state, registered, q)
+        }
+        return Position(offsets).token
+    }
+
+    // MARK: Catching up
+
+    private func scheduleCatchUp(_ handle: UInt64) {
+        catchUpQueue.add(handle)
+    }
+
+    /// One subscription's catch-up, on the catch-up thread: reads its partitions' logs from
+    /// its cursors, a chunk at a time while its outbox has room, and turns each partition
+    /// live once its cursor reaches `published`.
+    private func catchUp(_ handle: UInt64) {
+        for _ in 0..<Self.catchUpStepsPerTurn {
+            // Under the lock: hand over what has caught up; pick the next partition to read.
+            let next: (subscription: Subscription, partition: Int, from: UInt64, through: UInt64)?? = state.withLock { state in
+                guard var registered = state.registered[handle] else { return .some(nil) }
+                var pick: (Subscription, Int, UInt64, UInt64)? = nil
+                for (q, cursor) in registered.cursors.sorted(by: { $0.key < $1.key }) {
+                    guard case .catchingUp(let offset) = cursor else { continue }
+                    if offset >= state.published[q] {
+                        registered.cursors[q] = .live(floor: offset)
+                    } else if pick == nil {
+                        pick = (registered.subscription, q, offset, state.published[q])
+                    }
+                }
+                state.registered[handle] = registered
+                return .some(pick)
+            }
+            guard let next, let (subscription, partition, from, through) = next else { return }
+            let room = subscription.outbox.freeCapacity
+            guard room > 0 else {
+                subscription.outbox.whenRoom { [self] in scheduleCatchUp(handle) }
+                return
+            }
+            let records: [LogEntry]
+            do {
+                records = try store.read(partition: partition, from: from + 1, limit: min(Self.catchUpChunk, room, Int(clamping: through - from)))
+            } catch LogError.truncated(_, _, let firstRetained) {
+                end(handle, EddyError(.cursorExpired, "the change log of partition \(partition) now starts at offset \(firstRetained); changes after cursor offset \(from) are past retention. Subscribe again without 'from' for a new snapshot"))
+                return
+            } catch {
+                end(handle, EddyError(.partitionUnavailable, "the change log of partition \(partition) cannot be read: \(error)"))
+                return
+            }
+            guard let last = records.last else {
+                end(handle, EddyError(.partitionUnavailable, "the change log of partition \(partition) has no record \(from + 1), though \(through) was published"))
+                return
+            }
+            var changes: [(offset: UInt64, op: Op, event: String, change: Change)] = []
+            for record in records {
+                guard let payload = try? LogPayload(decoding: record.payload) else {
+                    end(handle, EddyError(.partitionUnavailable, "log record \(record.offset) of partition \(partition) is damaged"))
+                    return
+                }
+                guard case .applied(let applied) = payload.outcome else { continue }
+                let event = payload.event.id ?? OperatorCore.serverID(partition: partition, offset: record.offset, epoch: payload.epoch)
+                for change in applied where subscription.matches(table: change.table, key: change.key) {
+                    changes.append((record.offset, payload.event.op, event, change))
+                }
+            }
+            state.withLock { state in
+                guard state.registered[handle] != nil else { return }
+                let messages = changes.map { item in
+                    SubscriptionMessage.change(SubscriptionChange(
+                        subscription: subscription.id, cursor: Self.cursor(state, handle, partition: partition, offset: item.offset),
+                        kind: item.op.rawValue, table: item.change.table, key: item.change.key, value: item.change.value, event: item.event))
+                }
+                // Room was checked above and only this thread fills a catching-up subscription.
+                subscription.outbox.offer(messages, force: true)
+                state.registered[handle]!.cursors[partition] = .catchingUp(last.offset)
+                state.registered[handle]!.delivered += UInt64(messages.count)
+                state.delivered += UInt64(messages.count)
+            }
+        }
+        // Others wait their turn: continue after them.
+        scheduleCatchUp(handle)
+    }
+
+    // MARK: Observing
+
+    /// Offers a heartbeat to every outbox that had nothing to send since the last call.
+    func heartbeat() {
+        let outboxes = state.withLock { state in
+            Dictionary(state.registered.values.map { (ObjectIdentifier($0.subscription.outbox), $0.subscription.outbox) }, uniquingKeysWith: { a, _ in a })
+        }
+        for outbox in outboxes.values where !outbox.takeActivity() {
+            outbox.offer([.heartbeat], force: true)
+            _ = outbox.takeActivity()
+        }
+    }
+
+    typealias Lag = SubscriptionLag
+    func lags() -> [Lag] {
+        state.withLock { state in
+            state.registered.values.map { registered in
+                var records: UInt64 = 0
+                var catchingUp = false
+                for q in registered.subscription.partitions {
+                    let through = Self.deliveredThrough(state, registered, q)
+                    records += state.published[q] > through ? state.published[q] - through : 0
+                    if case .catchingUp = registered.cursors[q] { catchingUp = true }
+                }
+                return Lag(subscription: registered.subscription.id, records: records, catchingUp: catchingUp,
+                           buffered: registered.subscription.outbox.depth, delivered: registered.delivered)
+            }
+        }
+    }
+
+    var totals: (delivered: UInt64, stalls: UInt64) {
+        state.withLock { ($0.delivered, $0.stalls) }
+    }
+}
+
+/// Subscriptions waiting to catch up, each at most once, for the catch-up thread.
+private final class CatchUpQueue: @unchecked Sendable {
+    // Why unchecked: all mutable state is guarded by `condition`'s lock.
+    private let condition = NSCondition()
+    private var queued: [UInt64] = []
+    private var members: Set<UInt64> = []
+    private var closed = false
+
+    func add(_ handle: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed, members.insert(handle).inserted else { return }
+        queued.append(handle)
+        condition.signal()
+    }
+
+    /// The next handle, waiting for one; nil once closed.
+    func take() -> UInt64? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queued.isEmpty && !closed { condition.wait() }
+        if closed { return nil }
+        let handle = queued.removeFirst()
+        members.remove(handle)
+        return handle
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

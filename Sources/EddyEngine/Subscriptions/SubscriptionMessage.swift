@@ -1,0 +1,95 @@
+public import EddyModel
+
+/// What a subscriber receives, in order.
+public enum SubscriptionMessage: Sendable {
+    /// A document of the snapshot, or a change after it.
+    case change(SubscriptionChange)
+    /// The subscription ended (its cursor expired, its partition stopped); nothing follows.
+    case ended(subscription: String, EddyError)
+    /// Nothing happened for a while; keeps idle connections and proxies open.
+    case heartbeat
+    /// The result of an event sent on the same connection (WebSocket), as JSON.
+    case reply([UInt8])
+}
+
+/// One document as it became at one offset: a snapshot entry or a change.
+public struct SubscriptionChange: Sendable, Equatable {
+    public var subscription: String
+    /// Resume after this message: a position token naming, per partition, the offset through
+    /// which this subscriber has been sent everything that matches.
+    public var cursor: String
+    /// "snapshot" for the state at subscribe time, otherwise the op that made the change
+    /// (put, patch, incr, insert, delete).
+    public var kind: String
+    public var table: String
+    public var key: String
+    /// The document's canonical JSON after the change; nil when deleted.
+    public var value: [UInt8]?
+    /// The ID of the write that produced it (server-assigned IDs start with "@").
+    public var event: String?
+
+    public init(subscription: String, cursor: String, kind: String, table: String, key: String, value: [UInt8]?, event: String?) {
+        self.subscription = subscription
+        self.cursor = cursor
+        self.kind = kind
+        self.table = table
+        self.key = key
+        self.value = value
+        self.event = event
+    }
+
+    /// `{"subscription":…,"cursor":…,"kind":…,"table":…,"key":…,"value":…,"event":…}`, with
+    /// the stored document spliced in as is.
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + (value?.count ?? 4))
+        out.append(contentsOf: #"{"subscription":"#.utf8)
+        JSON.writeString(subscription, into: &out)
+        out.append(contentsOf: #","cursor":"#.utf8)
+        JSON.writeString(cursor, into: &out)
+        out.append(contentsOf: #","kind":"#.utf8)
+        JSON.writeString(kind, into: &out)
+        out.append(contentsOf: #","table":"#.utf8)
+        JSON.writeString(table, into: &out)
+        out.append(contentsOf: #","key":"#.utf8)
+        JSON.writeString(key, into: &out)
+        out.append(contentsOf: #","value":"#.utf8)
+        out.append(contentsOf: value ?? Array("null".utf8))
+        if let event {
+            out.append(contentsOf: #","event":"#.utf8)
+            JSON.writeString(event, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
+
+extension SubscriptionMessage {
+    /// The message as one JSON object (heartbeats are `{"heartbeat":true}`).
+    public var json: [UInt8] {
+        switch self {
+        case .change(let change):
+            return change.json
+        case .ended(let subscription, let error):
+            let object: JSON = ["subscription": .string(subscription), "ok": false, "error": error.json]
+            return object.serialized()
+        case .heartbeat:
+            return Array(#"{"heartbeat":true}"#.utf8)
+        case .reply(let body):
+            return body
+        }
+    }
+}
+
+/// How far behind one subscription is, for `/metrics`.
+public struct SubscriptionLag: Sendable {
+    public var subscription: String
+    /// Durable log records of its partitions it has not been sent yet.
+    public var records: UInt64
+    /// Whether it reads the change log instead of being pushed to live.
+    public var catchingUp: Bool
+    /// Messages in its connection's buffer, not yet written to the socket.
+    public var buffered: Int
+    /// Changes sent to it so far.
+    public var delivered: UInt64
+}
