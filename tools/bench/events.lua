@@ -1,6 +1,9 @@
 -- wrk script: POST /v1/events with generated events, for Eddy's load tool (tools/bench/run.sh).
 -- Environment:
---   EDDY_OP     put | incr | get        (default put)
+--   EDDY_OP     put | incr | get | fraud | transfer   (default put)
+--               fraud: the default configuration's fraud_score query over EDDY_KEYS keys per table
+--               (preloaded as ip<n>, email<n>, addr<n>); transfer: the transfer procedure between
+--               EDDY_KEYS accounts acct<n>, amount 1, each call with a unique request ID
 --   EDDY_BATCH  events per request      (default 1: unpipelined single events)
 --   EDDY_KEYS   key space for incr/get  (default 100000)
 --   EDDY_VALUE  bytes of payload per put (default 100)
@@ -37,6 +40,13 @@ local function event()
     return string.format('{"id":"%s-%d","op":"put","table":"bench","key":"%s-%d","value":{"v":"%s"}}', run, n, run, n, payload)
   elseif op == "incr" then
     return string.format('{"id":"%s-%d","op":"incr","table":"bench","key":"c%d","field":"n"}', run, n, math.random(keys))
+  elseif op == "fraud" then
+    return string.format('{"op":"query","query":"fraud_score","input":{"ip":"ip%d","email":"email%d","billing":"addr%d","shipping":"addr%d"}}',
+      math.random(keys), math.random(keys), math.random(keys), math.random(keys))
+  elseif op == "transfer" then
+    local from = math.random(keys)
+    local to = (from + math.random(keys - 1)) % keys + 1
+    return string.format('{"id":"%s-%d","op":"call","procedure":"transfer","input":{"from":"acct%d","to":"acct%d","amount":1}}', run, n, from, to)
   else
     return string.format('{"op":"get","table":"bench","key":"k%d","client":"bench"}', math.random(keys))
   end

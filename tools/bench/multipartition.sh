@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Multi-partition scenarios of Eddy's load tool, with their Redis peer in the same run:
+#   - fraud_score (a fan-out query over four reputation tables) at 64 connections, against
+#     redis-benchmark MGET of four keys at 64 clients;
+#   - durable transfers/s (the transfer procedure: debit, credit and outcome, each a synced
+#     stage in its own partition) at 16 and 64 connections.
+# Runs the default configuration (Config/eddy.yaml), which declares both.
+#
+#   tools/bench/multipartition.sh
+#   RUNS=3 SECONDS_EACH=5 tools/bench/multipartition.sh
+#
+# Every process it starts listens on 127.0.0.1 only and is stopped by PID when it ends.
+# Results are appended to bench-results/multipartition.tsv.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+RUNS=${RUNS:-3}
+SECONDS_EACH=${SECONDS_EACH:-5}
+PORT=${PORT:-7461}
+REDIS_PORT=${REDIS_PORT:-6461}
+KEYS=${KEYS:-10000}
+OUT=bench-results
+WORK=$(mktemp -d /tmp/eddy-bench-mp.XXXXXX)
+mkdir -p "$OUT"
+RESULTS="$OUT/multipartition.tsv"
+: > "$RESULTS"
+
+[ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --product eddy >/dev/null
+EDDY=.build/release/eddy
+
+SERVER_PID=""
+REDIS_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+record() { # scenario ops_per_sec p50_ms p99_ms note
+  printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
+}
+
+"$EDDY" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 300); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && break; sleep 0.01; done
+
+# KEYS reputation scores per table (uniform in 0..1) and KEYS accounts with a large balance.
+python3 - "$PORT" "$KEYS" <<'PY'
+import http.client, json, random, sys
+port, keys = int(sys.argv[1]), int(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+def send(events):
+    conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = conn.getresponse(); body = reply.read()
+    if reply.status != 200: sys.exit(f"preload failed: {reply.status} {body[:200]}")
+for table, prefix in [("ip_reputation", "ip"), ("email_reputation", "email"), ("address_reputation", "addr")]:
+    for start in range(1, keys + 1, 1000):
+        send([{"op": "put", "table": table, "key": f"{prefix}{n}", "value": {"score": random.random()}} for n in range(start, min(start + 1000, keys + 1))])
+for start in range(1, keys + 1, 1000):
+    send([{"op": "put", "table": "accounts", "key": f"acct{n}", "value": {"balance": 1e9}} for n in range(start, min(start + 1000, keys + 1))])
+PY
+
+eddy_wrk() { # name op connections
+  local name=$1 op=$2 conns=$3
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(EDDY_OP=$op EDDY_KEYS=$KEYS wrk -t2 -c"$conns" -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
+  done
+  local median
+  median=$(printf '%s\n' "${lines[@]}" | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["errors"]}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
+  set -- $median
+  record "$name" "$1" "$2" "$3" "errors=$4"
+}
+
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; runs=$RUNS x ${SECONDS_EACH}s; keys=$KEYS per table" | tee -a "$RESULTS"
+printf 'scenario\tops_per_s\tp50_ms\tp99_ms\tnote\n' | tee -a "$RESULTS"
+
+# Warm the caches, then measure.
+EDDY_OP=fraud EDDY_KEYS=$KEYS wrk -t2 -c64 -d3s -s tools/bench/events.lua "http://127.0.0.1:$PORT" >/dev/null
+eddy_wrk "eddy fraud_score c=64" fraud 64
+eddy_wrk "eddy fraud_score c=16" fraud 16
+eddy_wrk "eddy transfer (durable) c=16" transfer 16
+eddy_wrk "eddy transfer (durable) c=64" transfer 64
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+
+# Redis: the same four-key read as one MGET, at the same concurrency, in the same run.
+mkdir -p "$WORK/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save '' --appendonly no --logfile "$WORK/redis/log" &
+REDIS_PID=$!
+until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
+for prefix in ip email addr; do
+  redis-benchmark -p "$REDIS_PORT" -c 16 -n $((KEYS * 10)) -r "$KEYS" -q SET "$prefix:__rand_int__" '{"score":0.5}' >/dev/null
+done
+redis_mget() { # name clients
+  local name=$1 clients=$2
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(redis-benchmark -p "$REDIS_PORT" --csv -c "$clients" -n 300000 -r "$KEYS" MGET ip:__rand_int__ email:__rand_int__ addr:__rand_int__ addr:__rand_int__ | tail -1 | tr -d '"')")
+  done
+  local median
+  median=$(printf '%s\n' "${lines[@]}" | awk -F, '{printf "%.0f %s %s\n", $2, $5, $7}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
+  set -- $median
+  record "$name" "$1" "$2" "$3" ""
+}
+redis_mget "redis MGET 4 keys c=64" 64
+redis_mget "redis MGET 4 keys c=16" 16
+kill -9 "$REDIS_PID"; REDIS_PID=""
+echo "results in $RESULTS"
