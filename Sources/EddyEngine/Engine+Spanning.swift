@@ -38,6 +38,7 @@ extension Engine {
         do {
             switch event.op {
             case .call: return try await call(event)
+            case .declare: return try await declare(event)
             default: return try await fanOut(event)
             }
         } catch {
@@ -60,8 +61,11 @@ extension Engine {
     private func fanOut(_ event: Event) async throws(EddyError) -> EventResult {
         let id = event.id!
         var pieces: [Piece] = []
+        var version: UInt64? = nil
         if event.op == .query {
-            guard let query = configuration.declarations.queries[event.name ?? ""] else {
+            let current = declarations.current()
+            version = current.version > 0 ? current.version : nil
+            guard let query = current.declarations.queries[event.name ?? ""] else {
                 throw EddyError(.unknownQuery, "query '\(event.name ?? "")' is not declared")
             }
             try query.input.validate(event.input, for: "query '\(query.name)'")
@@ -84,7 +88,10 @@ extension Engine {
         for (slot, piece) in pieces.enumerated() {
             let partition = partitioner.partition(table: piece.table, key: piece.key)
             partitions.append(partition)
-            let get = Event(id: Event.derivedID(id, piece.name), op: .get, table: piece.table, key: piece.key, client: event.client)
+            // Under a declared version the lookup IDs name it, so a retry after a declaration
+            // changed never collides with the first attempt's lookups.
+            let part = version.map { "v\($0).\(piece.name)" } ?? piece.name
+            let get = Event(id: Event.derivedID(id, part), op: .get, table: piece.table, key: piece.key, client: event.client)
             worker(of: partition).submit(PartitionWork(partition: partition, event: get) { gather.deliver($0, at: slot) })
         }
         let replies = await gather.wait(timeout: .milliseconds(Int(configuration.fanOutTimeoutSeconds * 1000)))
@@ -111,6 +118,7 @@ extension Engine {
 
         var combine = event
         combine.parts = .array(parts)
+        combine.version = version
         switch await submit(combine, to: partitioner.partition(table: "", key: id)) {
         case .result(let result): return result
         case .failure(let error): throw error
@@ -129,8 +137,11 @@ extension Engine {
     /// A procedure call: its first stage is logged once under the request ID in the
     /// partition the declaration names; later stages follow as emitted events (`Courier`).
     /// The caller gets the recorded outcome, or `call_pending` if it takes too long.
-    private func call(_ event: Event) async throws(EddyError) -> EventResult {
-        guard let procedure = configuration.declarations.procedures[event.name ?? ""] else {
+    private func call(_ original: Event) async throws(EddyError) -> EventResult {
+        var event = original
+        let current = declarations.current()
+        event.version = current.version > 0 ? current.version : nil
+        guard let procedure = current.declarations.procedures[event.name ?? ""] else {
             throw EddyError(.unknownProcedure, "procedure '\(event.name ?? "")' is not declared")
         }
         try procedure.input.validate(event.input, for: "procedure '\(procedure.name)'")

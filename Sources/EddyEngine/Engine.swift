@@ -18,6 +18,8 @@ public final class Engine: Sendable {
     let applied: AppliedOffsets
     /// Delivers events that procedure stages emit (Engine+Spanning.swift).
     let courier: Courier
+    /// Every version of the declared queries and procedures (Engine+Declarations.swift).
+    let declarations: DeclarationRegistry
     private let metrics: EngineMetrics
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
@@ -46,13 +48,15 @@ public final class Engine: Sendable {
         feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
         let (store, database, applied, metrics, epoch, feed) = (store, database, applied, metrics, epoch, feed)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
+        let declarations = DeclarationRegistry(base: configuration.declarations, parser: configuration.declarationParser)
+        self.declarations = declarations
         workers = (0..<workerCount).map { index in
             let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
             return PartitionWorker(
                 index: index, partitions: owned, store: store, feed: feed, durability: configuration.durability,
                 inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax, logger: logger
             ) { partition in
-                try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, applied: applied, metrics: metrics, logger: logger)
+                try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, declarations: declarations, applied: applied, metrics: metrics, logger: logger)
             }
         }
         // Everything a partition holds at start is on disk; subscribers may resume through it.
@@ -61,6 +65,7 @@ public final class Engine: Sendable {
         feed.start()
         let routed = workers
         courier = Courier { work in routed[work.partition % routed.count].submit(work) }
+        try loadDeclarations()
         workers.forEach { $0.start() }
         try redeliverOutbox()
         logger.info("engine started", metadata: ["partitions": "\(configuration.partitions)", "epoch": "\(epoch)", "data": "\(configuration.dataDirectory)"])

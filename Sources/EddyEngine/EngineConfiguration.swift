@@ -32,6 +32,8 @@ public struct EngineConfiguration: Sendable {
     public var limits = Limits()
     /// Declared queries and procedures (docs/DECLARATIONS.md).
     public var declarations = Declarations()
+    /// Parses declarations sent at run time (`declare`); nil refuses them.
+    public var declarationParser: DeclarationRegistry.Parser? = nil
     /// How long a fan-out query waits for all its parts before `partial_failure`.
     public var fanOutTimeoutSeconds: Double = 5
     /// How long a procedure call waits for its outcome to be recorded before `call_pending`

@@ -23,7 +23,7 @@ struct OperatorCore {
     /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
     /// the partition then refuses to serve rather than guess.
     init(partition: Int, store: any LogStore, database: Database, configuration: EngineConfiguration, epoch: UInt32,
-         applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
+         declarations: DeclarationRegistry, applied: AppliedOffsets, metrics: EngineMetrics, logger: Logger) throws {
         var logger = logger
         logger[metadataKey: "partition"] = "\(partition)"
         self.partition = partition
@@ -37,7 +37,7 @@ struct OperatorCore {
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
         self.meta = database.columnFamily(StoreLayout.meta)
         self.outbox = database.columnFamily(StoreLayout.outbox)
-        self.context = OperationContext(limits: configuration.limits, declarations: configuration.declarations, partitioner: Partitioner(count: configuration.partitions))
+        self.context = OperationContext(limits: configuration.limits, declarations: declarations, partitioner: Partitioner(count: configuration.partitions))
         let log = try store.openLog(partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
         if replayed > 0 { logger.notice("replayed log into state", metadata: ["records": "\(replayed)"]) }

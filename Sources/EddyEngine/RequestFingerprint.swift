@@ -11,6 +11,11 @@ enum RequestFingerprint {
         essence.after = nil
         essence.client = nil
         essence.causedBy = []
+        // The declarations version and a query's gathered parts are the server's doing, not
+        // the client's: a retry after a declaration changed is still the same request, and
+        // gets its first answer.
+        essence.version = nil
+        essence.parts = nil
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in essence.json.serialized() {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3

@@ -30,6 +30,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidInput = Code(rawValue: "invalid_input")
         public static let unknownQuery = Code(rawValue: "unknown_query")
         public static let unknownProcedure = Code(rawValue: "unknown_procedure")
+        /// Declarations sent at run time do not parse or check; the message names line and reason.
+        public static let invalidDeclaration = Code(rawValue: "invalid_declaration")
         /// A subscription's cursor is older than the change log's retention: changes after it
         /// are gone, so resuming would skip them. Subscribe again without `from` (a new snapshot).
         public static let cursorExpired = Code(rawValue: "cursor_expired")

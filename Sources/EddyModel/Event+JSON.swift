@@ -1,7 +1,7 @@
 extension Event {
     private static let knownFields: Set<String> = [
         "id", "op", "table", "key", "value", "field", "by", "prefix", "limit", "client", "after", "causedBy", "from",
-        "query", "procedure", "input", "keys",
+        "query", "procedure", "input", "keys", "source",
     ]
 
     /// Validates a client's event object. Every failure names the field and the rule.
@@ -78,7 +78,7 @@ extension Event {
             if let token = try Self.string(object, "from", required: false) {
                 from = try Position(token: token)
             }
-        case .query, .multiget, .call:
+        case .query, .multiget, .call, .declare:
             preconditionFailure("parsed by parseSpanningFields")
         }
         try rejectFieldsNotUsed(by: op, in: object)
@@ -156,6 +156,7 @@ extension Event {
         id = storedID
         parts = serverFields["parts"]
         progress = serverFields["progress"]
+        version = serverFields["version"]?.numberValue.map { UInt64($0) }
     }
 
     private func rejectFieldsNotUsed(by op: Op, in object: [String: JSON]) throws(EddyError) {
@@ -165,9 +166,9 @@ extension Event {
         case .delete, .get: []
         case .scan: ["prefix", "limit"]
         case .subscribe: ["prefix", "from"]
-        case .query, .multiget, .call: []
+        case .query, .multiget, .call, .declare: []
         }
-        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit", "from", "query", "procedure", "input", "keys"]
+        let opSpecific: Set<String> = ["value", "field", "by", "prefix", "limit", "from", "query", "procedure", "input", "keys", "source"]
         for name in object.keys where opSpecific.contains(name) && !allowed.contains(name) {
             throw EddyError(.invalidEvent, "op '\(op.rawValue)' does not take field '\(name)'")
         }

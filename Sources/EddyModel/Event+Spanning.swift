@@ -2,7 +2,7 @@
 /// and `call`.
 extension Event {
     /// Fields clients may not send; they are set by the server and kept in the log.
-    static let serverFields = ["parts", "progress"]
+    static let serverFields = ["parts", "progress", "version"]
 
     /// Most keys one multiget reads.
     public static let multigetKeysMax = 100
@@ -14,12 +14,18 @@ extension Event {
         let allowed: Set<String> = switch op {
         case .query: ["query", "input"]
         case .call: ["procedure", "input"]
+        case .declare: ["source"]
         default: ["keys"]
         }
-        for name in ["query", "procedure", "input", "keys"] where object[name] != nil && !allowed.contains(name) {
+        for name in ["query", "procedure", "input", "keys", "source"] where object[name] != nil && !allowed.contains(name) {
             throw EddyError(.invalidEvent, "op '\(op.rawValue)' does not take field '\(name)'")
         }
         switch op {
+        case .declare:
+            guard case .string(let source)? = object["source"], !source.isEmpty else {
+                throw EddyError(.missingField, "op 'declare' needs a string field 'source': declarations in the configuration file's format")
+            }
+            self.source = source
         case .query, .call:
             let field = op == .query ? "query" : "procedure"
             guard case .string(let name)? = object[field], !name.isEmpty else {
@@ -62,5 +68,7 @@ extension Event {
         }
         if let parts { object["parts"] = parts }
         if let progress { object["progress"] = progress }
+        if let source { object["source"] = .string(source) }
+        if let version { object["version"] = .number(Double(version)) }
     }
 }

@@ -37,6 +37,11 @@ public struct Event: Sendable, Equatable {
     /// Set by the server only: which stage of a procedure call this event runs, and what
     /// the stages before it did.
     public var progress: JSON?
+    /// A `declare`'s declarations, in the configuration file's format.
+    public var source: String?
+    /// Set by the server only: the declarations version a query or call ran with (the
+    /// offset of the `declare` record that made it; 0 is the configuration file's).
+    public var version: UInt64?
 
     public init(
         id: String? = nil, op: Op, table: String, key: String? = nil, value: JSON? = nil,

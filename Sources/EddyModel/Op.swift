@@ -6,12 +6,15 @@ public enum Op: String, Sendable, CaseIterable {
     case subscribe
     /// A declared fan-out query, an ad-hoc read of several keys, a declared procedure.
     case query, multiget, call
+    /// Adds or replaces declared queries and procedures at run time; logged, so replay and
+    /// audit know which version of a declaration each query and call ran with.
+    case declare
 
     /// Whether the op may change state. Writes are synced before they are acknowledged;
     /// reads ride along with the next sync.
     public var isWrite: Bool {
         switch self {
-        case .put, .patch, .incr, .delete, .insert, .call: true
+        case .put, .patch, .incr, .delete, .insert, .call, .declare: true
         case .get, .scan, .subscribe, .query, .multiget: false
         }
     }
@@ -20,7 +23,7 @@ public enum Op: String, Sendable, CaseIterable {
     /// routes it in pieces to the partitions it touches.
     public var spansPartitions: Bool {
         switch self {
-        case .query, .multiget, .call: true
+        case .query, .multiget, .call, .declare: true
         default: false
         }
     }

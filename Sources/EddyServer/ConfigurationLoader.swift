@@ -91,6 +91,7 @@ public enum ConfigurationLoader {
         let declarations = DeclarationReader(reader: reader, tables: configuration.engine.tables)
         if let queries = top["queries"] { try declarations.queries(queries, into: &configuration.engine.declarations) }
         if let procedures = top["procedures"] { try declarations.procedures(procedures, into: &configuration.engine.declarations) }
+        configuration.engine.declarationParser = declarationParser(tables: configuration.engine.tables)
         return configuration
     }
 

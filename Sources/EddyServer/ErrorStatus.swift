@@ -6,7 +6,7 @@ enum ErrorStatus {
     static func status(for code: EddyError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
-             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .invalidInput:
+             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .invalidInput, .invalidDeclaration:
             .badRequest
         case .unknownTable, .notFound, .unknownQuery, .unknownProcedure:
             .notFound

@@ -27,6 +27,7 @@ public enum Server {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         EventRoutes(engine: engine).register(on: router)
+        DeclarationRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
         SubscriptionRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)

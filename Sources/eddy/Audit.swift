@@ -37,7 +37,7 @@ struct Audit: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let report: AuditReport
         do {
-            report = try Auditor.audit(dataDirectory: dataDir, limits: engine.limits, declarations: engine.declarations, scratchDirectory: scratch)
+            report = try Auditor.audit(dataDirectory: dataDir, limits: engine.limits, declarations: engine.declarations, parser: engine.declarationParser, scratchDirectory: scratch)
         } catch {
             throw Output.fail("\(error)")
         }

@@ -142,4 +142,61 @@ import Testing
         let lookedUp = try CLI.run(["get", "transfers", "cli-t2"], environment: env)
         #expect(try JSON(parsing: lookedUp.lines.first ?? "")["value"]?["status"] == "rejected")
     }
+
+    /// A declaration changed through the API is logged as a new version: queries after it
+    /// use it, queries before it keep the answers they had, it survives a restart, and the
+    /// audit re-runs every query with the version it ran with.
+    @Test func declare_atRunTime_isVersionedInTheLog_survivesRestart_andAuditsClean() async throws {
+        let server = try ServerProcess(config: nil)
+        try server.start()
+        defer { server.stop() }
+        var client = try server.client()
+        try await client.put("ip_reputation", "9.9.9.9", ["score": 1])
+        let input: JSON = ["ip": "9.9.9.9", "email": "e", "billing": "b", "shipping": "s"]
+        let before = try await client.query("fraud_score", input: input, id: "before")
+        #expect(before["value"]?["total"]?.numberValue == 0.4 * 1 + 0.3 * 0.5 + 0.15 * 0.5 + 0.15 * 0.5)
+
+        let yaml = """
+            queries:
+              fraud_score:
+                input: { ip: string, email: string, billing: string, shipping: string }
+                lookups:
+                  ip_rep: { table: ip_reputation, key: input.ip }
+                result:
+                  total: ip_rep.score ?? 0
+                  decision: if(total >= 0.9, 'reject', 'accept')
+            """
+        let declared = try await client.request(method: "PUT", path: "/v1/declarations?id=decl-1", body: Array(yaml.utf8))
+        let declaredBody = try JSON(parsing: declared.body)
+        #expect(declared.status == 200, "\(declaredBody.serializedString)")
+        let version = declaredBody["version"]?.numberValue ?? 0
+        #expect(version > 0)
+        let summary = try JSON(parsing: try await client.request(method: "GET", path: "/v1/declarations").body)
+        #expect(summary["version"]?.numberValue == version)
+        #expect(summary["queries"] == ["fraud_score"])
+
+        let after = try await client.query("fraud_score", input: input, id: "after")
+        #expect(after["value"] == ["total": 1, "decision": "reject"])
+        // A retry of the query made before the change gets its first answer.
+        #expect(try await client.query("fraud_score", input: input, id: "before") == before)
+
+        let bad = try await client.request(method: "PUT", path: "/v1/declarations", body: Array("queries:\n  q:\n    input: {}\n    lookups:\n      u: { table: nowhere, key: input.a }\n    result:\n      t: 1\n".utf8))
+        #expect(bad.status == 400)
+        let badBody = try JSON(parsing: bad.body)
+        #expect(badBody["error"]?["code"] == "invalid_declaration")
+        #expect(badBody["error"]?["message"]?.stringValue?.contains("declaration:5: table 'nowhere' is not declared") == true, "\(badBody.serializedString)")
+        await client.close()
+
+        // The version is in the log: it is still in force after a restart.
+        server.stop()
+        try server.start()
+        client = try server.client()
+        #expect(try await client.query("fraud_score", input: input)["value"] == ["total": 1, "decision": "reject"])
+        await client.close()
+
+        // The audit re-runs the query of each version with that version's declarations.
+        server.stop()
+        let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        #expect(audit.status == 0, "\(audit.stderr)\n\(audit.lines.suffix(2).joined(separator: "\n"))")
+    }
 }

@@ -20,7 +20,9 @@ public enum Auditor {
     ///     must decide the same way on replay.
     ///   - scratchDirectory: an empty directory for the re-derived state; removed afterwards.
     ///   - declarations: the queries and procedures the server ran, which calls re-run through.
-    public static func audit(dataDirectory: String, limits: Limits = Limits(), declarations: Declarations = Declarations(), scratchDirectory: String) throws -> AuditReport {
+    ///   - parser: reads the declarations `declare` records added at run time.
+    public static func audit(dataDirectory: String, limits: Limits = Limits(), declarations: Declarations = Declarations(),
+                             parser: DeclarationRegistry.Parser? = nil, scratchDirectory: String) throws -> AuditReport {
         guard FileManager.default.fileExists(atPath: dataDirectory + "/CURRENT") else {
             throw Failure(description: "no Eddy data directory at \(dataDirectory)")
         }
@@ -41,12 +43,15 @@ public enum Auditor {
         let store = EmbeddedLogStore(database: database)
         defer { store.close() }
         var partitions: [AuditReport.Partition] = []
+        // Partition 0 goes first and registers each declared version as it meets its
+        // record, before any query or call (in any partition) that ran with it.
+        let registry = DeclarationRegistry(base: declarations, parser: parser)
         for partition in 0..<Int(count) {
             let scratchPath = scratchDirectory + "/partition-\(partition)"
             defer { try? FileManager.default.removeItem(atPath: scratchPath) }
             let scratch = try Database(path: scratchPath, columnFamilies: StoreLayout.columnFamilies)
             defer { scratch.close() }
-            let context = OperationContext(limits: limits, declarations: declarations, partitioner: Partitioner(count: Int(count)))
+            let context = OperationContext(limits: limits, declarations: registry, partitioner: Partitioner(count: Int(count)))
             partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, context: context))
         }
         let elapsed = ContinuousClock.now - started
@@ -95,6 +100,9 @@ public enum Auditor {
                     }
                     if case .applied(let changes) = payload.outcome {
                         view.apply(changes, into: batch)
+                        if payload.event.op == .declare, let source = payload.event.source {
+                            try context.declarations.register(entry.offset, source: source)
+                        }
                     }
                 }
                 try scratch.write(batch, sync: false)

@@ -12,13 +12,13 @@ import EddyModel
 /// re-runs it and gets the same changes and the same emitted events.
 enum CallOperation {
     static func handle(_ event: Event, state: StateView, context: OperationContext) throws -> Handled {
-        guard let name = event.name, let procedure = context.declarations.procedures[name] else {
+        guard let name = event.name, let procedure = context.declarations.declarations(event.version)?.procedures[name] else {
             return Handled(outcome: .rejected(EddyError(.unknownProcedure, "procedure '\(event.name ?? "")' is not declared")), answer: nil)
         }
         guard let id = event.id else {
             return Handled(outcome: .rejected(EddyError(.invalidEvent, "a call reaches its partition only with an ID")), answer: nil)
         }
-        let call = Call(id: Event.requestID(ofDerived: id) ?? id, procedure: procedure, input: event.input ?? .null, partitioner: context.partitioner)
+        let call = Call(id: Event.requestID(ofDerived: id) ?? id, procedure: procedure, input: event.input ?? .null, version: event.version, partitioner: context.partitioner)
         var progress = Progress(event.progress)
         guard progress.stage < procedure.stages.count else {
             return Handled(outcome: .rejected(EddyError(.invalidEvent, "procedure '\(name)' has no stage \(progress.stage)")), answer: nil)
@@ -155,6 +155,8 @@ enum CallOperation {
         var id: String
         var procedure: ProcedureDeclaration
         var input: JSON
+        /// The declarations version the call runs with; every stage runs with the same one.
+        var version: UInt64?
         var partitioner: Partitioner
 
         func evaluate(_ expression: Expression, _ scope: [String: JSON]) throws(EddyError) -> JSON {
@@ -197,6 +199,7 @@ enum CallOperation {
             event.name = procedure.name
             event.input = input
             event.progress = next.json
+            event.version = version
             // Routing was checked when the call started, so this cannot fail.
             let partition = (try? partition(of: stage.at)) ?? 0
             return Emitted(partition: partition, event: event)

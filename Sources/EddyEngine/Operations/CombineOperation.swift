@@ -17,7 +17,7 @@ enum CombineOperation {
                 ["table": .string(part.table), "key": .string(part.key), "found": .bool(!part.value.isNull), "value": part.value]
             })
         default:
-            guard let name = event.name, let query = context.declarations.queries[name] else {
+            guard let name = event.name, let query = context.declarations.declarations(event.version)?.queries[name] else {
                 return Handled(outcome: .rejected(EddyError(.unknownQuery, "query '\(event.name ?? "")' is not declared")), answer: nil)
             }
             guard found.count == query.lookups.count else {

@@ -5,7 +5,7 @@ import EddyModel
 /// event re-run from the log decides the same way.
 struct OperationContext: Sendable {
     var limits: Limits
-    var declarations: Declarations
+    var declarations: DeclarationRegistry
     var partitioner: Partitioner
 }
 

@@ -7,6 +7,7 @@ enum Operations {
         switch event.op {
         case .query, .multiget: try CombineOperation.handle(event, context: context)
         case .call: try CallOperation.handle(event, state: state, context: context)
+        case .declare: DeclareOperation.handle(event, state: state)
         default: try handler(for: event.op).handle(event, state: state, limits: context.limits)
         }
     }
@@ -22,7 +23,7 @@ enum Operations {
         case .get: GetOperation.self
         case .scan: ScanOperation.self
         case .subscribe: SubscribeOperation.self
-        case .query, .multiget, .call: preconditionFailure("op '\(op.rawValue)' is not a single-key op")
+        case .query, .multiget, .call, .declare: preconditionFailure("op '\(op.rawValue)' is not a single-key op")
         }
     }
 }
