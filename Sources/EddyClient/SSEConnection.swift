@@ -90,14 +90,19 @@ final class SSEConnection: Sendable {
         }
         if resume { channel.eventLoop.execute { [channel] in channel.read() } }
         if let taken { return try taken.get() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let immediate: Result<Event?, any Error>? = state.withLock { state in
-                if !state.events.isEmpty { return .success(state.events.removeFirst()) }
-                if let finished = state.finished { return finished.map { .failure($0) } ?? .success(nil) }
-                state.waiting = continuation
-                return nil
+        // Cancelling the reader closes the connection, which ends the wait.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let immediate: Result<Event?, any Error>? = state.withLock { state in
+                    if !state.events.isEmpty { return .success(state.events.removeFirst()) }
+                    if let finished = state.finished { return finished.map { .failure($0) } ?? .success(nil) }
+                    state.waiting = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
             }
-            if let immediate { continuation.resume(with: immediate) }
+        } onCancel: {
+            close()
         }
     }
 
