@@ -163,12 +163,19 @@ private final class SSEClientHandler: ChannelInboundHandler {
                 errorBody.append(contentsOf: buffer.readableBytesView)
                 return
             }
-            for byte in buffer.readableBytesView {
-                if byte == UInt8(ascii: "\n") {
+            // Whole line pieces at a time: a change can be a megabyte on one line.
+            buffer.withUnsafeReadableBytes { bytes in
+                var start = bytes.startIndex
+                while start < bytes.endIndex {
+                    guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                        line.append(contentsOf: bytes[start...])
+                        return
+                    }
+                    line.append(contentsOf: bytes[start..<newline])
+                    if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     field(line)
                     line.removeAll(keepingCapacity: true)
-                } else if byte != UInt8(ascii: "\r") {
-                    line.append(byte)
+                    start = newline + 1
                 }
             }
         case .end:

@@ -193,3 +193,61 @@ struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A subscriber that stops reading while writers write much more than its buffer and the
+/// socket hold: writers are not held up, and the subscriber later gets every change, in order.
+@Suite(.serialized) struct SlowSubscriberTests {
+    @Test func subscriberThatReadsNothing_neverHoldsWritersUp_andLaterGetsEverything() async throws {
+        let server = try ServerProcess(config: """
+            subscriptions:
+              bufferMessages: 16
+            tables:
+              - name: users
+            """)
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        var subscription = client.subscribe("users", prefix: "slow")
+        subscription.reconnectAttemptsMax = 3
+        // If changes stop coming, the server is stopped, which ends the loop below with an error.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            server.kill9()
+        }
+        defer { watchdog.cancel() }
+        let iterator = subscription.makeAsyncIterator()
+        try await client.put("users", "slow-0", ["n": 0])
+        #expect(try await iterator.next()?.key == "slow-0")  // attached and live
+
+        // ~20 MB of changes while the subscriber reads nothing: more than the socket buffers
+        // and its outbox of 16 hold, so the server must stop pushing to it.
+        let padding = String(repeating: "x", count: 32 * 1024)
+        let writes = 600
+        for batch in stride(from: 1, through: writes, by: 20) {
+            let events: [JSON] = (batch..<batch + 20).map { n in
+                ["op": "put", "table": "users", "key": .string("slow-\(n % 7)"), "value": ["n": .number(Double(n)), "pad": .string(padding)]]
+            }
+            for result in try await client.send(batch: events) { #expect(result["ok"] == true) }
+        }
+        let metrics = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
+        let stalls = metrics.split(separator: "\n").first { $0.hasPrefix("eddy_subscription_stalls_total ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        #expect((stalls ?? 0) > 0, "the subscriber never fell behind, so this test showed nothing")
+        #expect(metrics.contains("eddy_subscription_lag_records{subscription="))
+
+        // Order is promised per key (keys live in different partitions).
+        var received: [String: [Int]] = [:]
+        var count = 0
+        while count < writes {
+            guard let change = try await iterator.next() else { break }
+            received[change.key, default: []].append(Int(change.value?["n"]?.numberValue ?? -1))
+            count += 1
+        }
+        for k in 0..<7 {
+            let wanted = (1...writes).filter { $0 % 7 == k }
+            let got = received["slow-\(k)", default: []]
+            let exact = got == wanted
+            #expect(exact, "slow-\(k): got \(got.count) of \(wanted.count) changes; first break at \(zip(got, got.dropFirst()).first { $1 != $0 + 7 }.map { "\($0.0) → \($0.1)" } ?? "none")")
+        }
+        await client.close()
+    }
+}
