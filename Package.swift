@@ -101,10 +101,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Starts real `eddy` server processes on loopback ports for tests.
+        // Starts real `eddy` server processes on loopback ports for tests; a WebSocket test client.
         .target(
             name: "EddyTestSupport",
-            dependencies: ["EddyModel", "EddyClient"],
+            dependencies: [
+                "EddyModel", "EddyClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "EddyModelTests", dependencies: ["EddyModel"], swiftSettings: strict),

@@ -117,14 +117,17 @@ public struct EddySubscription: AsyncSequence, Sendable {
             connection = nil
         }
 
+        /// The first connection resumes `from` the given cursor (a query parameter); later
+        /// ones send the last cursor as `Last-Event-ID`, as a browser's EventSource does.
         private func connect() async throws -> SSEConnection {
             var items = subscription.query.map { URLQueryItem(name: $0.0, value: $0.1) }
-            if let cursor { items.append(URLQueryItem(name: "from", value: cursor)) }
+            if let from = subscription.from { items.append(URLQueryItem(name: "from", value: from)) }
             var components = URLComponents()
             components.path = "/v1/subscribe"
             components.queryItems = items
             let path = components.percentEncodedPath + "?" + (components.percentEncodedQuery ?? "")
-            return try await SSEConnection.open(host: subscription.host, port: subscription.port, path: path, headers: [])
+            let headers = cursor.map { [("Last-Event-ID", $0)] } ?? []
+            return try await SSEConnection.open(host: subscription.host, port: subscription.port, path: path, headers: headers)
         }
 
         private func backOff(_ error: any Error) async throws {

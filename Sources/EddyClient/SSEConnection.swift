@@ -90,14 +90,19 @@ final class SSEConnection: Sendable {
         }
         if resume { channel.eventLoop.execute { [channel] in channel.read() } }
         if let taken { return try taken.get() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let immediate: Result<Event?, any Error>? = state.withLock { state in
-                if !state.events.isEmpty { return .success(state.events.removeFirst()) }
-                if let finished = state.finished { return finished.map { .failure($0) } ?? .success(nil) }
-                state.waiting = continuation
-                return nil
+        // Cancelling the reader closes the connection, which ends the wait.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let immediate: Result<Event?, any Error>? = state.withLock { state in
+                    if !state.events.isEmpty { return .success(state.events.removeFirst()) }
+                    if let finished = state.finished { return finished.map { .failure($0) } ?? .success(nil) }
+                    state.waiting = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
             }
-            if let immediate { continuation.resume(with: immediate) }
+        } onCancel: {
+            close()
         }
     }
 
@@ -158,12 +163,19 @@ private final class SSEClientHandler: ChannelInboundHandler {
                 errorBody.append(contentsOf: buffer.readableBytesView)
                 return
             }
-            for byte in buffer.readableBytesView {
-                if byte == UInt8(ascii: "\n") {
+            // Whole line pieces at a time: a change can be a megabyte on one line.
+            buffer.withUnsafeReadableBytes { bytes in
+                var start = bytes.startIndex
+                while start < bytes.endIndex {
+                    guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                        line.append(contentsOf: bytes[start...])
+                        return
+                    }
+                    line.append(contentsOf: bytes[start..<newline])
+                    if line.last == UInt8(ascii: "\r") { line.removeLast() }
                     field(line)
                     line.removeAll(keepingCapacity: true)
-                } else if byte != UInt8(ascii: "\r") {
-                    line.append(byte)
+                    start = newline + 1
                 }
             }
         case .end:

@@ -15,7 +15,7 @@ public enum ConfigurationLoader {
         var configuration = ServerConfiguration()
         guard let root else { return configuration }
         let reader = Reader(source: source)
-        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "tables", "queries", "procedures"])
+        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "subscriptions", "tables", "queries", "procedures"])
 
         if let server = top["server"] {
             let fields = try reader.mapping(server, allowed: ["listen", "dataDirectory", "idleTimeoutSeconds"])
@@ -71,6 +71,21 @@ public enum ConfigurationLoader {
                 throw reader.error(limits, "scanLimitDefault must not exceed scanLimitMax")
             }
             configuration.engine.limits = values
+        }
+        if let subscriptions = top["subscriptions"] {
+            let fields = try reader.mapping(subscriptions, allowed: [
+                "max", "perConnectionMax", "bufferMessages", "feedChangesMax", "heartbeatSeconds", "snapshotDocumentsMax",
+            ])
+            var values = configuration.engine.subscriptions
+            if let node = fields["max"] { values.max = try reader.int(node, in: 1...10_000_000) }
+            if let node = fields["perConnectionMax"] { values.perConnectionMax = try reader.int(node, in: 1...1_000_000) }
+            if let node = fields["bufferMessages"] { values.bufferMessages = try reader.int(node, in: 1...1_000_000) }
+            if let node = fields["feedChangesMax"] { values.feedChangesMax = try reader.int(node, in: 1...100_000_000) }
+            if let node = fields["heartbeatSeconds"] { values.heartbeatSeconds = Double(try reader.int(node, in: 1...3600)) }
+            if let node = fields["snapshotDocumentsMax"] {
+                configuration.engine.limits.subscriptionSnapshotMax = try reader.int(node, in: 1...10_000_000)
+            }
+            configuration.engine.subscriptions = values
         }
         if let tables = top["tables"] {
             guard let list = tables.sequence else { throw reader.error(tables, "tables must be a list") }

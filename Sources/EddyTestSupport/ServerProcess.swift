@@ -9,6 +9,9 @@ public final class ServerProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var process: Process?
     private var listeningURL: String?
+    /// The port of the first start; restarts listen on it again, so clients that reconnect
+    /// (subscriptions) find the server where they left it.
+    private var port = 0
     public let dataDirectory: String
     /// The configuration file passed with `--config`, or nil to run the embedded default.
     public let configPath: String?
@@ -30,6 +33,9 @@ public final class ServerProcess: @unchecked Sendable {
     public static let defaultTestConfig = """
         storage:
           partitions: 8
+        subscriptions:
+          # Idle streams are probed often, so servers notice departed subscribers quickly.
+          heartbeatSeconds: 1
         tables:
           - name: users
           - name: counters
@@ -58,7 +64,7 @@ public final class ServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = (configPath.map { ["serve", "--config", $0] } ?? ["serve"])
-            + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+            + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
@@ -81,6 +87,7 @@ public final class ServerProcess: @unchecked Sendable {
             if let range = seen.range(of: "eddy listening on "), let end = seen[range.upperBound...].firstIndex(of: " ") {
                 lock.lock()
                 listeningURL = String(seen[range.upperBound..<end])
+                port = listeningURL.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? 0
                 lock.unlock()
                 // Keep draining stdout so the server never blocks on a full pipe.
                 stdout.fileHandleForReading.readabilityHandler = { _ = $0.availableData }

@@ -3,6 +3,7 @@ import EddyModel
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `GET /v1/subscribe?table=&key=|prefix=&from=&id=&client=`: a subscription as Server-Sent
 /// Events, following the EventSource conventions so a browser reconnects and resumes alone:
@@ -59,15 +60,21 @@ struct SubscriptionRoutes {
             var opening = "retry: 1000\n: subscription \(subscription.id) at \(position.token)\n\n"
             if let from = event.from { opening += ": resuming after \(from.token)\n\n" }
             try await writer.write(ByteBuffer(string: opening))
-            while let messages = await outbox.next() {
-                var buffer = ByteBuffer()
-                var ended = false
-                for message in messages {
-                    Self.write(message, into: &buffer)
-                    if case .ended = message { ended = true }
+            // A server shutting down ends its streams (clients reconnect and resume elsewhere
+            // or later) instead of waiting for them.
+            try await withGracefulShutdownHandler {
+                while let messages = await outbox.next() {
+                    var buffer = ByteBuffer()
+                    var ended = false
+                    for message in messages {
+                        Self.write(message, into: &buffer)
+                        if case .ended = message { ended = true }
+                    }
+                    try await writer.write(buffer)
+                    if ended { break }
                 }
-                try await writer.write(buffer)
-                if ended { break }
+            } onGracefulShutdown: {
+                outbox.finish()
             }
             try await writer.finish(nil)
         }

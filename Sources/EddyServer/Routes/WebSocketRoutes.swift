@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import Synchronization
 
 /// `GET /v1/ws`: a two-way event stream. Each text message in is one event, as
@@ -21,7 +22,12 @@ struct WebSocketRoutes {
         let router = Router(context: BasicWebSocketRequestContext.self)
         let engine = self.engine
         router.ws("/v1/ws") { inbound, outbound, _ in
-            try await WebSocketSession(engine: engine).run(inbound: inbound, outbound: outbound)
+            let session = WebSocketSession(engine: engine)
+            try await withGracefulShutdownHandler {
+                try await session.run(inbound: inbound, outbound: outbound)
+            } onGracefulShutdown: {
+                session.shutDown()
+            }
         }
         return router
     }
@@ -73,6 +79,11 @@ final class WebSocketSession: Sendable {
             outbox.finish()
             try await connection.waitForAll()
         }
+    }
+
+    /// The server is stopping: stop sending, which ends the connection.
+    func shutDown() {
+        outbox.close()
     }
 
     private func handle(_ message: WebSocketMessage) async {
