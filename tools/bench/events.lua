@@ -45,7 +45,7 @@ local function event()
       math.random(keys), math.random(keys), math.random(keys), math.random(keys))
   elseif op == "transfer" then
     local from = math.random(keys)
-    local to = (from + math.random(keys - 1)) % keys + 1
+    local to = (from - 1 + math.random(keys - 1)) % keys + 1
     return string.format('{"id":"%s-%d","op":"call","procedure":"transfer","input":{"from":"acct%d","to":"acct%d","amount":1}}', run, n, from, to)
   else
     return string.format('{"op":"get","table":"bench","key":"k%d","client":"bench"}', math.random(keys))
