@@ -35,6 +35,12 @@ import Testing
                 all[id] = outcome
             }
         }
+        private let negatives = Mutex<[String]>([])
+        private let samples = Mutex(0)
+        func negative(_ what: String) { negatives.withLock { $0.append(what) } }
+        func sampled() { samples.withLock { $0 += 1 } }
+        var sampleCount: Int { samples.withLock { $0 } }
+        var negativeBalances: [String] { negatives.withLock { $0 } }
         var all: [String: JSON] { outcomes.withLock { $0 } }
         var differing: [String] { conflicts.withLock { $0 } }
         var count: Int { outcomes.withLock { $0.count } }
@@ -98,6 +104,20 @@ import Testing
                     }
                 }
             }
+            // While the load runs, every account is read now and then in one multiget: no
+            // balance may ever be negative, not just at the end.
+            group.addTask {
+                while told.count < Self.transfers, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    guard let client = try? EddyClient(url: server.url),
+                          let read = try? await client.multiget(names.map { ("accounts", $0) }) else { continue }
+                    await client.close()
+                    if read["value"]?.arrayValue?.count == names.count { told.sampled() }
+                    for item in read["value"]?.arrayValue ?? [] where (item["value"]?["balance"]?.numberValue ?? 0) < 0 {
+                        told.negative(item.serializedString)
+                    }
+                }
+            }
             // Two kills, at about a quarter and about two thirds of the load.
             group.addTask {
                 for fraction in [0.25, 0.65] {
@@ -113,6 +133,8 @@ import Testing
         }
         #expect(told.count == Self.transfers)
         #expect(told.differing.isEmpty, "a resent request got a different outcome: \(told.differing.prefix(5))")
+        #expect(told.sampleCount > 0, "balances were never sampled during the load")
+        #expect(told.negativeBalances.isEmpty, "balances seen negative during the load: \(told.negativeBalances.prefix(5))")
 
         // Every request ID has exactly one recorded outcome, and it is what its client was told.
         let client = try server.client()
