@@ -29,7 +29,8 @@ import Testing
                   writes: [.init(op: .incr, table: "counters", key: expression("input.from"), value: nil, field: "n", by: expression("-input.amount"))],
                   undo: [.init(op: .incr, table: "counters", key: expression("input.from"), value: nil, field: "n", by: expression("input.amount"))]),
             .init(name: "credit", at: Lookup(name: "", table: "counters", key: expression("input.to")),
-                  reads: [], checks: [],
+                  reads: [Lookup(name: "payee", table: "counters", key: expression("input.to"))],
+                  checks: [.init(condition: expression("payee != null"), code: "rejected", reason: "no payee")],
                   writes: [.init(op: .incr, table: "counters", key: expression("input.to"), value: nil, field: "n", by: expression("input.amount * \(creditFactor)"))],
                   undo: []),
         ])
@@ -150,5 +151,46 @@ import Testing
         #expect(clean.isClean, "\(clean.partitions.flatMap(\.problems))")
         let other = try Auditor.audit(dataDirectory: h.directory, declarations: Self.declarations(creditFactor: "2"), scratchDirectory: scratch + "/b")
         #expect(!other.isClean, "a credit of twice the amount should not re-derive the recorded outcomes")
+    }
+
+    @Test func call_whenALaterStageIsRejected_undoesTheEarlierOnes_andRecordsEveryStage() async throws {
+        let h = try Self.harness()
+        _ = try await h.send(["op": "put", "table": "counters", "key": "from", "value": ["n": 100]])
+        let result = try await h.send(["id": "u1", "op": "call", "procedure": "move", "input": ["from": "from", "to": "missing", "amount": 30]])
+        #expect(result.error?.code == .rejected)
+        let body = try JSON(parsing: result.body)
+        #expect(body["outcome"]?["stages"] == ["debit: applied", "credit: rejected", "debit: undone"])
+        #expect(body["outcome"]?["error"]?["message"] == "no payee")
+        #expect(try await h.result(["op": "get", "table": "counters", "key": "from"])["value"]?["n"] == 100, "the debit was not undone")
+        #expect(try await h.result(["op": "get", "table": "counters", "key": "missing"])["found"] == false)
+        // The outcome is recorded under the request ID, and a retry returns it unchanged.
+        #expect(try await h.result(["op": "get", "table": "outcomes", "key": "u1"])["value"] == body["outcome"])
+        let retry = try await h.send(["id": "u1", "op": "call", "procedure": "move", "input": ["from": "from", "to": "missing", "amount": 30]])
+        #expect(retry.body == result.body)
+        #expect(try await h.result(["op": "get", "table": "counters", "key": "from"])["value"]?["n"] == 100)
+    }
+
+    @Test func call_whoseStageTouchesAnotherPartition_isRejectedBeforeAnyWrite() async throws {
+        let h = try EngineHarness { configuration in
+            configuration.tables = ["counters", "outcomes"]
+            var declarations = Declarations()
+            // Declared wrongly: the stage runs at input.a but writes input.b.
+            declarations.procedures["bad"] = ProcedureDeclaration(
+                name: "bad", input: [InputField(name: "a", kind: .string), InputField(name: "b", kind: .string)], outcomes: "outcomes",
+                stages: [.init(name: "only", at: Lookup(name: "", table: "counters", key: Self.expression("input.a")), reads: [], checks: [],
+                               writes: [.init(op: .put, table: "counters", key: Self.expression("input.b"), value: .expression(Self.expression("1")), field: nil, by: nil)],
+                               undo: [])]
+            )
+            configuration.declarations = declarations
+        }
+        var other = "b"
+        for n in 0..<100 where h.partition(of: "counters", "b\(n)") != h.partition(of: "counters", "a") {
+            other = "b\(n)"
+            break
+        }
+        let result = try await h.send(["id": "x1", "op": "call", "procedure": "bad", "input": ["a": "a", "b": .string(other)]])
+        #expect(result.error?.code == .expressionFailed)
+        #expect(result.error?.message.contains("lives in another partition") == true, "\(result.error?.message ?? "")")
+        #expect(try await h.result(["op": "get", "table": "counters", "key": .string(other)])["found"] == false)
     }
 }
