@@ -6,15 +6,17 @@ enum ErrorStatus {
     static func status(for code: EddyError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
-             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition:
+             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .streamingOnly:
             .badRequest
+        case .cursorExpired:
+            .gone
         case .unknownTable, .notFound:
             .notFound
         case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired:
             .conflict
-        case .valueTooLarge, .bodyTooLarge, .batchTooLarge:
+        case .valueTooLarge, .bodyTooLarge, .batchTooLarge, .snapshotTooLarge:
             .contentTooLarge
-        case .overloaded, .partitionUnavailable, .shuttingDown:
+        case .overloaded, .partitionUnavailable, .shuttingDown, .tooManySubscriptions:
             .serviceUnavailable
         case .afterTimeout:
             .gatewayTimeout
@@ -25,6 +27,6 @@ enum ErrorStatus {
 
     /// Whether a client may retry the same request later (sent as `Retry-After`).
     static func isTransient(_ code: EddyError.Code) -> Bool {
-        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown
+        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown || code == .tooManySubscriptions
     }
 }
