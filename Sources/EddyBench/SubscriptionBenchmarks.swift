@@ -17,6 +17,8 @@ public enum SubscriptionBenchmarks {
         public var p50Millis: Double?
         public var p99Millis: Double?
         public var subscribeSeconds: Double
+        /// The server's resident memory with every subscription open, if its PID was given.
+        public var serverRSSMiB: Double?
 
         public var json: JSON {
             [
@@ -24,6 +26,7 @@ public enum SubscriptionBenchmarks {
                 "delivered": .number(Double(delivered)), "seconds": .number(seconds), "deliveredPerSecond": .number(deliveredPerSecond.rounded()),
                 "p50Millis": p50Millis.map(JSON.number) ?? .null, "p99Millis": p99Millis.map(JSON.number) ?? .null,
                 "subscribeSeconds": .number(subscribeSeconds),
+                "serverRSSMiB": serverRSSMiB.map(JSON.number) ?? .null,
             ]
         }
     }
@@ -101,7 +104,7 @@ public enum SubscriptionBenchmarks {
     }
 
     /// `subscriptions` SSE subscriptions to distinct keys; `rate` puts per second to them in turn.
-    public static func eddyMany(url: String, table: String, subscriptions: Int, rate: Double, seconds: Double) async throws -> Report {
+    public static func eddyMany(url: String, table: String, subscriptions: Int, rate: Double, seconds: Double, serverPID: Int32?) async throws -> Report {
         let (host, port) = try hostPort(url)
         let run = UInt32.random(in: 0...UInt32.max)
         let keys = (0..<subscriptions).map { "many-\(run)-\($0)" }
@@ -113,10 +116,20 @@ public enum SubscriptionBenchmarks {
         let writes = try await Publishers.eddy(url: url, table: table, keys: keys.shuffled(), concurrency: 16, rate: rate, duration: .seconds(seconds))
         try await drain(recorder, expected: writes)
         let elapsed = (ContinuousClock.now - start).seconds
+        let rss = serverPID.flatMap(residentMiB)
         for channel in channels { channel.close(promise: nil) }
         return Report(target: "eddy", subscribers: subscriptions, writes: writes, delivered: recorder.count, seconds: elapsed,
                       deliveredPerSecond: Double(recorder.count) / elapsed, p50Millis: recorder.percentileMillis(50),
-                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds)
+                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds, serverRSSMiB: rss)
+    }
+
+    /// VmRSS of a process, from /proc (Linux).
+    static func residentMiB(_ pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return (kib / 1024).rounded()
     }
 
     static func hostPort(_ url: String) throws -> (String, Int) {

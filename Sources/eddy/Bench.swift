@@ -44,9 +44,10 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Writes per second, spread over the keys.") var rate = 1000.0
         @Option(help: "Seconds of writing.") var seconds = 10.0
         @Option(help: "Table to write (must be declared).") var table = "counters"
+        @Option(help: "The server's process ID, to report its resident memory with every subscription open.") var serverPid: Int32?
 
         func run() async throws {
-            let report = try await SubscriptionBenchmarks.eddyMany(url: options.url, table: table, subscriptions: subscriptions, rate: rate, seconds: seconds)
+            let report = try await SubscriptionBenchmarks.eddyMany(url: options.url, table: table, subscriptions: subscriptions, rate: rate, seconds: seconds, serverPID: serverPid)
             Output.line(report.json)
         }
     }
