@@ -4,6 +4,7 @@
 --   EDDY_BATCH  events per request      (default 1: unpipelined single events)
 --   EDDY_KEYS   key space for incr/get  (default 100000)
 --   EDDY_VALUE  bytes of payload per put (default 100)
+--   EDDY_TABLE  table written and read      (default bench)
 -- Every put/incr carries a unique request ID, so the server does its full exactly-once work.
 
 local op = os.getenv("EDDY_OP") or "put"
@@ -11,6 +12,7 @@ local batch = tonumber(os.getenv("EDDY_BATCH") or "1")
 local keys = tonumber(os.getenv("EDDY_KEYS") or "100000")
 local valueBytes = tonumber(os.getenv("EDDY_VALUE") or "100")
 local payload = string.rep("x", valueBytes)
+local tableName = os.getenv("EDDY_TABLE") or "bench"
 
 local threads = {}
 local counter = 0
@@ -34,11 +36,11 @@ local function event()
   counter = counter + 1
   local n = counter
   if op == "put" then
-    return string.format('{"id":"%s-%d","op":"put","table":"bench","key":"%s-%d","value":{"v":"%s"}}', run, n, run, n, payload)
+    return string.format('{"id":"%s-%d","op":"put","table":"%s","key":"%s-%d","value":{"v":"%s"}}', run, n, tableName, run, n, payload)
   elseif op == "incr" then
-    return string.format('{"id":"%s-%d","op":"incr","table":"bench","key":"c%d","field":"n"}', run, n, math.random(keys))
+    return string.format('{"id":"%s-%d","op":"incr","table":"%s","key":"c%d","field":"n"}', run, n, tableName, math.random(keys))
   else
-    return string.format('{"op":"get","table":"bench","key":"k%d","client":"bench"}', math.random(keys))
+    return string.format('{"op":"get","table":"%s","key":"k%d","client":"bench"}', tableName, math.random(keys))
   end
 end
 

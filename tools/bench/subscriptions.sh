@@ -25,7 +25,13 @@ mkdir -p "$OUT"
 RESULTS="$OUT/subscriptions.tsv"
 : > "$RESULTS"
 
-command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 tools/setup.sh
 swift build -c release --product eddy >/dev/null
 EDDY=.build/release/eddy
@@ -46,6 +52,8 @@ subscriptions:
   max: 200000
 tables:
   - name: counters
+  - name: bench
+  - name: bench_watched
 YAML
 
 "$EDDY" serve --config "$WORK/eddy.yaml" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
@@ -77,6 +85,35 @@ done
 for _ in $(seq 1 "$RUNS"); do
   "$EDDY" bench subscriptions $S --subscriptions "$MANY" --rate "$RATE" --seconds 10 --server-pid "$SERVER_PID" | tee -a "$WORK/many"
 done
+# Writers with and without a subscriber that reads nothing (a stopped curl following the
+# whole table the writers write): the writers' figures should not move.
+writers() { # label table
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(EDDY_OP=put EDDY_TABLE=$2 wrk -t2 -c16 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
+  done
+  printf '%s\n' "${lines[@]}" | awk -v label="$1" '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["events"]}' \
+    | sort -n | awk -v n="$RUNS" -v label="$1" 'NR==int((n+1)/2){printf "%s\tevents/s=%s\tp50_ms=%s\tp99_ms=%s\n", label, $1, $2, $3}' | tee -a "$RESULTS"
+}
+puts() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_events_total\{op="put"\}/{print $2}'; }
+writers "writers c=16, no subscriber" bench
+curl -sN "http://127.0.0.1:$PORT/v1/subscribe?table=bench_watched" > "$WORK/slow.out" &
+SLOW_PID=$!
+sleep 0.5
+kill -STOP "$SLOW_PID"
+before=$(puts)
+writers "writers c=16, one stopped subscriber" bench_watched
+stalls=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_subscription_stalls_total/{print $2}')
+kill -CONT "$SLOW_PID"
+written=$(( $(puts) - before ))
+for _ in $(seq 1 300); do
+  got=$(grep -c '^data:' "$WORK/slow.out" || true)
+  [ "$got" -ge "$written" ] && break
+  sleep 0.2
+done
+kill "$SLOW_PID" 2>/dev/null || true
+printf 'slow subscriber\tstalls=%s\treceived=%s\tputs_written=%s\n' "$stalls" "$got" "$written" | tee -a "$RESULTS"
+
 summarize "eddy fan-out x$FANOUT" "$WORK/fanout-eddy"
 summarize "redis pub/sub x$FANOUT" "$WORK/fanout-redis"
 summarize "eddy $MANY subscriptions at $RATE writes/s" "$WORK/many"
