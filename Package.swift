@@ -90,11 +90,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Load generators for `eddy bench`: subscribers and writers over loopback, and the Redis peer.
+        .target(
+            name: "EddyBench",
+            dependencies: [
+                "EddyModel", "EddyClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The one executable: server and client commands.
         .executableTarget(
             name: "eddy",
             dependencies: [
-                "EddyModel", "EddyEngine", "EddyServer", "EddyClient", "EddyDefaultConfig",
+                "EddyModel", "EddyEngine", "EddyServer", "EddyClient", "EddyDefaultConfig", "EddyBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

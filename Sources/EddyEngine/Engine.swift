@@ -23,6 +23,7 @@ public final class Engine: Sendable {
     private let metrics: EngineMetrics
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
+    private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
 
@@ -96,6 +97,7 @@ public final class Engine: Sendable {
         store.close()  // its last sync releases the feed's last entries
         feed.stop()
         hub.stop()
+        blockingReads.stop()
         database.close()
         logger.info("engine stopped")
     }
@@ -214,6 +216,27 @@ public final class Engine: Sendable {
             more = true
         }
         return ResultRenderer.renderScan(id: event.id, items: items, more: more, position: position)
+    }
+
+    // MARK: Provenance
+
+    /// What the event `id` did or saw (as it was then), the writes behind what it read, and
+    /// the same for the events it names in `causedBy`, to `depth` levels.
+    public func provenance(of id: String, depth: Int) async -> Result<JSON, EddyError> {
+        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        return await blockingReads.run { try reader.explain(id, depth: depth) }.mapError(Self.provenanceError)
+    }
+
+    /// The reads `client` made in `[fromMs, toMs)`, oldest first, at most `limit`.
+    public func reads(ofClient client: String, fromMs: UInt64, toMs: UInt64, limit: Int) async -> Result<JSON, EddyError> {
+        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        return await blockingReads.run { try reader.reads(ofClient: client, fromMs: fromMs, toMs: toMs, limit: limit) }.mapError(Self.provenanceError)
+    }
+
+    private static func provenanceError(_ error: any Error) -> EddyError {
+        if let error = error as? EddyError { return error }
+        // A record that fails its checks is never shown; the failure is.
+        return EddyError(.partitionUnavailable, "provenance cannot be read: \(error)")
     }
 
     // MARK: Subscriptions

@@ -13,6 +13,7 @@ struct OperatorCore {
     private let log: any PartitionLog
     private var state: StateView
     private let requestIDs: ColumnFamily
+    private let clientReads: ColumnFamily
     private let meta: ColumnFamily
     private let outbox: ColumnFamily
     private let configuration: EngineConfiguration
@@ -35,6 +36,7 @@ struct OperatorCore {
         self.metrics = metrics
         self.state = StateView(database: database, partition: partition)
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
+        self.clientReads = database.columnFamily(StoreLayout.clientReads)
         self.meta = database.columnFamily(StoreLayout.meta)
         self.outbox = database.columnFamily(StoreLayout.outbox)
         self.context = OperationContext(limits: configuration.limits, declarations: declarations, partitioner: Partitioner(count: configuration.partitions))
@@ -118,6 +120,14 @@ struct OperatorCore {
                 batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                           value: StoreLayout.requestIDEntry(offset: offset, fingerprint: fingerprint))
                 recentIDs[id] = (offset, fingerprint, payload)
+            } else if let id = event.id, !event.op.isWrite {
+                // Not for dedupe: so provenance can find a multi-partition read ("@s-…") or a
+                // subscription by its ID. (Other reads get "@P-O-E" IDs, which name their record.)
+                batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
+                          value: StoreLayout.requestIDEntry(offset: offset, fingerprint: 0))
+            }
+            if !event.op.isWrite, let client = event.client {
+                batch.put(clientReads, key: StoreLayout.clientReadKey(client: client, timestampMs: now, partition: partition, offset: offset), value: [])
             }
             // A delivered event leaves the outbox, and the events it emits enter it, in the
             // same batch as its record: none is lost and none is delivered once too often.

@@ -6,17 +6,19 @@ enum ErrorStatus {
     static func status(for code: EddyError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
-             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .invalidInput, .invalidDeclaration:
+             .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .streamingOnly, .invalidInput, .invalidDeclaration:
             .badRequest
+        case .cursorExpired, .provenanceExpired:
+            .gone
         case .unknownTable, .notFound, .unknownQuery, .unknownProcedure:
             .notFound
         case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired, .rejected:
             .conflict
         case .expressionFailed:
             .unprocessableContent
-        case .valueTooLarge, .bodyTooLarge, .batchTooLarge:
+        case .valueTooLarge, .bodyTooLarge, .batchTooLarge, .snapshotTooLarge:
             .contentTooLarge
-        case .overloaded, .partitionUnavailable, .shuttingDown:
+        case .overloaded, .partitionUnavailable, .shuttingDown, .tooManySubscriptions:
             .serviceUnavailable
         case .afterTimeout, .partialFailure, .callPending:
             .gatewayTimeout
@@ -27,6 +29,7 @@ enum ErrorStatus {
 
     /// Whether a client may retry the same request later (sent as `Retry-After`).
     static func isTransient(_ code: EddyError.Code) -> Bool {
-        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown || code == .partialFailure || code == .callPending
+        code == .overloaded || code == .partitionUnavailable || code == .shuttingDown || code == .tooManySubscriptions
+            || code == .partialFailure || code == .callPending
     }
 }

@@ -30,6 +30,7 @@ public enum Server {
         DeclarationRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
         SubscriptionRoutes(engine: engine).register(on: router)
+        ProvenanceRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
 
         let application = Application(

@@ -8,9 +8,12 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Server URL. Defaults to EDDY_SERVER, then http://127.0.0.1:7420.")
     var server: String?
 
+    var url: String {
+        server ?? ProcessInfo.processInfo.environment["EDDY_SERVER"] ?? "http://127.0.0.1:7420"
+    }
+
     func client() throws -> EddyClient {
-        let url = server ?? ProcessInfo.processInfo.environment["EDDY_SERVER"] ?? "http://127.0.0.1:7420"
-        return try EddyClient(url: url)
+        try EddyClient(url: url)
     }
 }
 

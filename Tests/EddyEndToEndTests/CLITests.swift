@@ -44,6 +44,42 @@ import Testing
         #expect(unreachable.stderr.contains("cannot reach the server"))
     }
 
+    @Test func subscribe_printsSnapshotThenChanges_andResumesFromACursor() async throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        try await client.put("users", "ann", ["n": 1])
+        let url = server.url
+        let follower = Task.detached { try CLI.run(["subscribe", "users", "--prefix", "an", "--count", "3", "--server", url]) }
+        // Wait until it is attached, so the changes below come after its snapshot.
+        for _ in 0..<100 {
+            let metrics = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
+            if metrics.contains("\neddy_subscriptions 1") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await client.put("users", "andy", ["n": 2])
+        try await client.patch("users", "ann", ["m": 3])
+        let run = try await follower.value
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let lines = try run.lines.map { try JSON(parsing: $0) }
+        #expect(lines.map { $0["kind"] } == ["snapshot", "put", "patch"])
+        #expect(lines.map { $0["key"] } == ["ann", "andy", "ann"])
+        #expect(lines[2]["value"] == ["n": 1, "m": 3])
+
+        // Resuming after the snapshot's cursor replays the two changes, not the snapshot.
+        let resumed = try CLI.run(["subscribe", "users", "--prefix", "an", "--from", lines[0]["cursor"]!.stringValue!, "--count", "2", "--server", url])
+        #expect(try resumed.lines.map { try JSON(parsing: $0)["kind"] } == ["put", "patch"])
+
+        let unknown = try CLI.run(["subscribe", "nope", "--server", url])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("unknown_table"))
+        let both = try CLI.run(["subscribe", "users", "ann", "--prefix", "a", "--server", url])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("not both"))
+        await client.close()
+    }
+
     @Test func send_printsOneResultPerLineInOrder_includingErrors() async throws {
         let server = try ServerProcess()
         try server.start()

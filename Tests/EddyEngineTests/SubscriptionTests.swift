@@ -180,6 +180,19 @@ import Testing
         }
     }
 
+    @Test func subscribeRecords_areInTheLog_andAuditReDerivesThemClean() async throws {
+        let h = try EngineHarness()
+        _ = try await h.result(["op": "put", "table": "users", "key": "a1", "value": 1])
+        let (_, position, outbox) = try await subscribe(h, ["table": "users", "prefix": "a"])
+        _ = try await take(1, from: outbox)
+        _ = try await subscribe(h, ["table": "users", "key": "a1", "from": .string(position.token)])
+        _ = try await h.result(["op": "put", "table": "users", "key": "a2", "value": 2])
+        let report = try AuditTests.audit(h)
+        #expect(report.isClean, "\(report.partitions.flatMap(\.problems))")
+        // The prefix subscribe in every partition, the key subscribe in one, and two writes.
+        #expect(report.partitions.reduce(0) { $0 + $1.recordsVerified } == UInt64(h.configuration.partitions + 1 + 2))
+    }
+
     // MARK: Refusals
 
     @Test func subscribe_overPlainRequest_isStreamingOnly() async throws {

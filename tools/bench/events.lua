@@ -7,6 +7,7 @@
 --   EDDY_BATCH  events per request      (default 1: unpipelined single events)
 --   EDDY_KEYS   key space for incr/get  (default 100000)
 --   EDDY_VALUE  bytes of payload per put (default 100)
+--   EDDY_TABLE  table written and read      (default bench)
 -- Every put/incr carries a unique request ID, so the server does its full exactly-once work.
 
 local op = os.getenv("EDDY_OP") or "put"
@@ -14,6 +15,7 @@ local batch = tonumber(os.getenv("EDDY_BATCH") or "1")
 local keys = tonumber(os.getenv("EDDY_KEYS") or "100000")
 local valueBytes = tonumber(os.getenv("EDDY_VALUE") or "100")
 local payload = string.rep("x", valueBytes)
+local tableName = os.getenv("EDDY_TABLE") or "bench"
 
 local threads = {}
 local counter = 0
@@ -37,9 +39,9 @@ local function event()
   counter = counter + 1
   local n = counter
   if op == "put" then
-    return string.format('{"id":"%s-%d","op":"put","table":"bench","key":"%s-%d","value":{"v":"%s"}}', run, n, run, n, payload)
+    return string.format('{"id":"%s-%d","op":"put","table":"%s","key":"%s-%d","value":{"v":"%s"}}', run, n, tableName, run, n, payload)
   elseif op == "incr" then
-    return string.format('{"id":"%s-%d","op":"incr","table":"bench","key":"c%d","field":"n"}', run, n, math.random(keys))
+    return string.format('{"id":"%s-%d","op":"incr","table":"%s","key":"c%d","field":"n"}', run, n, tableName, math.random(keys))
   elseif op == "fraud" then
     return string.format('{"op":"query","query":"fraud_score","input":{"ip":"ip%d","email":"email%d","billing":"addr%d","shipping":"addr%d"}}',
       math.random(keys), math.random(keys), math.random(keys), math.random(keys))
@@ -48,7 +50,7 @@ local function event()
     local to = (from - 1 + math.random(keys - 1)) % keys + 1
     return string.format('{"id":"%s-%d","op":"call","procedure":"transfer","input":{"from":"acct%d","to":"acct%d","amount":1}}', run, n, from, to)
   else
-    return string.format('{"op":"get","table":"bench","key":"k%d","client":"bench"}', math.random(keys))
+    return string.format('{"op":"get","table":"%s","key":"k%d","client":"bench"}', tableName, math.random(keys))
   end
 end
 

@@ -166,8 +166,8 @@ final class SubscriptionHub: Sendable {
                         let cursor = Self.cursor(state, subscription.handle, partition: p, offset: offset)
                         let messages = snapshot.map { item in
                             SubscriptionMessage.change(SubscriptionChange(
-                                subscription: subscription.id, cursor: cursor, kind: "snapshot",
-                                table: subscription.table, key: item.key, value: item.value, event: nil))
+                                subscription: subscription.id, cursor: cursor,
+                                body: .init(kind: "snapshot", table: subscription.table, key: item.key, value: item.value, event: nil)))
                         }
                         // Bounded by the snapshot limit, so it may exceed the live capacity.
                         subscription.outbox.offer(messages, force: true)
@@ -179,12 +179,14 @@ final class SubscriptionHub: Sendable {
                 case .write(let offset, let op, let event, let changes):
                     var messages: [UInt64: [SubscriptionMessage]] = [:]
                     for change in changes {
+                        // Rendered once, shared by every subscriber of the change.
+                        var body: SubscriptionChange.Body?
                         Self.forEachMatch(state, table: change.table, key: change.key) { handle in
                             guard case .live(let floor)? = state.registered[handle]?.cursors[p], offset > floor else { return }
                             let subscription = state.registered[handle]!.subscription
+                            if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
                             messages[handle, default: []].append(.change(SubscriptionChange(
-                                subscription: subscription.id, cursor: Self.cursor(state, handle, partition: p, offset: offset),
-                                kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event)))
+                                subscription: subscription.id, cursor: Self.cursor(state, handle, partition: p, offset: offset), body: body!)))
                         }
                     }
                     for (handle, batch) in messages {
@@ -318,7 +320,7 @@ final class SubscriptionHub: Sendable {
                 let messages = changes.map { item in
                     SubscriptionMessage.change(SubscriptionChange(
                         subscription: subscription.id, cursor: Self.cursor(state, handle, partition: partition, offset: item.offset),
-                        kind: item.op.rawValue, table: item.change.table, key: item.change.key, value: item.change.value, event: item.event))
+                        body: .init(kind: item.op.rawValue, table: item.change.table, key: item.change.key, value: item.change.value, event: item.event)))
                 }
                 // Room was checked above and only this thread fills a catching-up subscription.
                 subscription.outbox.offer(messages, force: true)

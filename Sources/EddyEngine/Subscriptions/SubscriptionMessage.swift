@@ -18,49 +18,78 @@ public struct SubscriptionChange: Sendable, Equatable {
     /// Resume after this message: a position token naming, per partition, the offset through
     /// which this subscriber has been sent everything that matches.
     public var cursor: String
-    /// "snapshot" for the state at subscribe time, otherwise the op that made the change
-    /// (put, patch, incr, insert, delete).
-    public var kind: String
-    public var table: String
-    public var key: String
-    /// The document's canonical JSON after the change; nil when deleted.
-    public var value: [UInt8]?
-    /// The ID of the write that produced it (server-assigned IDs start with "@").
-    public var event: String?
+    /// What the change is, shared by every subscriber it goes to.
+    public let body: Body
 
-    public init(subscription: String, cursor: String, kind: String, table: String, key: String, value: [UInt8]?, event: String?) {
+    /// The part of a change that is the same for every subscriber, rendered once.
+    public final class Body: Sendable, Equatable {
+        /// "snapshot" for the state at subscribe time, otherwise the op that made the change
+        /// (put, patch, incr, insert, delete).
+        public let kind: String
+        public let table: String
+        public let key: String
+        /// The document's canonical JSON after the change; nil when deleted.
+        public let value: [UInt8]?
+        /// The ID of the write that produced it (server-assigned IDs start with "@").
+        public let event: String?
+        /// `,"kind":…,"table":…,"key":…,"value":…,"event":…}`: the JSON after the
+        /// per-subscriber fields.
+        let tail: [UInt8]
+
+        public init(kind: String, table: String, key: String, value: [UInt8]?, event: String?) {
+            self.kind = kind
+            self.table = table
+            self.key = key
+            self.value = value
+            self.event = event
+            var out: [UInt8] = []
+            out.reserveCapacity(64 + (value?.count ?? 4))
+            out.append(contentsOf: #","kind":"#.utf8)
+            JSON.writeString(kind, into: &out)
+            out.append(contentsOf: #","table":"#.utf8)
+            JSON.writeString(table, into: &out)
+            out.append(contentsOf: #","key":"#.utf8)
+            JSON.writeString(key, into: &out)
+            out.append(contentsOf: #","value":"#.utf8)
+            out.append(contentsOf: value ?? Array("null".utf8))
+            if let event {
+                out.append(contentsOf: #","event":"#.utf8)
+                JSON.writeString(event, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            tail = out
+        }
+
+        public static func == (lhs: Body, rhs: Body) -> Bool { lhs.tail == rhs.tail }
+    }
+
+    public init(subscription: String, cursor: String, body: Body) {
         self.subscription = subscription
         self.cursor = cursor
-        self.kind = kind
-        self.table = table
-        self.key = key
-        self.value = value
-        self.event = event
+        self.body = body
     }
+
+    public var kind: String { body.kind }
+    public var table: String { body.table }
+    public var key: String { body.key }
+    public var value: [UInt8]? { body.value }
+    public var event: String? { body.event }
 
     /// `{"subscription":…,"cursor":…,"kind":…,"table":…,"key":…,"value":…,"event":…}`, with
     /// the stored document spliced in as is.
     public var json: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(96 + (value?.count ?? 4))
+        write(into: &out)
+        return out
+    }
+
+    public func write(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 48 + subscription.utf8.count + cursor.utf8.count + body.tail.count)
         out.append(contentsOf: #"{"subscription":"#.utf8)
         JSON.writeString(subscription, into: &out)
         out.append(contentsOf: #","cursor":"#.utf8)
         JSON.writeString(cursor, into: &out)
-        out.append(contentsOf: #","kind":"#.utf8)
-        JSON.writeString(kind, into: &out)
-        out.append(contentsOf: #","table":"#.utf8)
-        JSON.writeString(table, into: &out)
-        out.append(contentsOf: #","key":"#.utf8)
-        JSON.writeString(key, into: &out)
-        out.append(contentsOf: #","value":"#.utf8)
-        out.append(contentsOf: value ?? Array("null".utf8))
-        if let event {
-            out.append(contentsOf: #","event":"#.utf8)
-            JSON.writeString(event, into: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
+        out.append(contentsOf: body.tail)
     }
 }
 

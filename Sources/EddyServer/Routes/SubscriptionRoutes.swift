@@ -87,7 +87,7 @@ struct SubscriptionRoutes {
         case .change(let change):
             buffer.writeString("id: \(change.cursor)\ndata: ")
             buffer.writeBytes(change.json)
-            buffer.writeString("\n\n")
+            buffer.writeString("\n\n")  // JSON strings escape newlines, so data is one line
         case .ended:
             buffer.writeString("event: ended\ndata: ")
             buffer.writeBytes(message.json)

@@ -1,0 +1,54 @@
+import ArgumentParser
+import EddyBench
+import Foundation
+
+/// `eddy bench`: load generators that drive a running server over loopback.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a running server (and Redis, as the peer) with real clients over loopback.",
+        subcommands: [FanOut.self, Many.self]
+    )
+
+    struct FanOut: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fanout",
+            abstract: "One key with many SSE subscribers, written as fast as acknowledgements allow; prints changes delivered per second and write-to-delivery latency."
+        )
+        @OptionGroup var options: ClientOptions
+        @Option(help: "Subscribers of the one key.") var subscribers = 1000
+        @Option(help: "Writes in flight.") var writers = 16
+        @Option(help: "Seconds of writing.") var seconds = 5.0
+        @Option(help: "Table to write (must be declared).") var table = "counters"
+        @Option(help: "Measure Redis pub/sub at HOST:PORT instead, with the same subscriber and writer counts.") var redis: String?
+
+        func run() async throws {
+            let report: SubscriptionBenchmarks.Report
+            if let redis {
+                let parts = redis.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--redis takes HOST:PORT") }
+                report = try await SubscriptionBenchmarks.redisFanOut(host: String(parts[0]), port: port, subscribers: subscribers, writers: writers, seconds: seconds)
+            } else {
+                report = try await SubscriptionBenchmarks.eddyFanOut(url: options.url, table: table, subscribers: subscribers, writers: writers, seconds: seconds)
+            }
+            Output.line(report.json)
+        }
+    }
+
+    struct Many: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "subscriptions",
+            abstract: "Many SSE subscriptions to distinct keys, written at a fixed rate; prints write-to-delivery latency."
+        )
+        @OptionGroup var options: ClientOptions
+        @Option(help: "Subscriptions, one key each.") var subscriptions = 10_000
+        @Option(help: "Writes per second, spread over the keys.") var rate = 1000.0
+        @Option(help: "Seconds of writing.") var seconds = 10.0
+        @Option(help: "Table to write (must be declared).") var table = "counters"
+        @Option(help: "The server's process ID, to report its resident memory with every subscription open.") var serverPid: Int32?
+
+        func run() async throws {
+            let report = try await SubscriptionBenchmarks.eddyMany(url: options.url, table: table, subscriptions: subscriptions, rate: rate, seconds: seconds, serverPID: serverPid)
+            Output.line(report.json)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Subscription benchmarks (issue: subscriptions as persistent joins), with Redis pub/sub as
+# the peer in the same run. Uses `eddy bench` (Sources/EddyBench): real SSE subscribers and
+# writers over loopback, each write stamped with its send time so subscribers measure
+# write-to-delivery latency.
+#
+#   tools/bench/subscriptions.sh                  # RUNS=3, 1,000 fan-out subscribers, 10,000 subscriptions
+#   RUNS=1 FANOUT=1000 MANY=10000 RATE=1000 tools/bench/subscriptions.sh
+#
+# Prints one JSON line per run and a TSV summary in bench-results/subscriptions.tsv.
+# Every process it starts listens on 127.0.0.1 only and is stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+RUNS=${RUNS:-3}
+FANOUT=${FANOUT:-1000}
+MANY=${MANY:-10000}
+RATE=${RATE:-1000}
+SECONDS_EACH=${SECONDS_EACH:-5}
+PORT=${PORT:-7461}
+REDIS_PORT=${REDIS_PORT:-6461}
+OUT=bench-results
+WORK=$(mktemp -d /tmp/eddy-subbench.XXXXXX)
+mkdir -p "$OUT"
+RESULTS="$OUT/subscriptions.tsv"
+: > "$RESULTS"
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+tools/setup.sh
+swift build -c release --product eddy >/dev/null
+EDDY=.build/release/eddy
+# 10,000 subscriber connections need as many file descriptors, in the tool and the server.
+ulimit -n "$(ulimit -Hn)"
+
+SERVER_PID=""
+REDIS_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cat > "$WORK/eddy.yaml" <<YAML
+subscriptions:
+  max: 200000
+tables:
+  - name: counters
+  - name: bench
+  - name: bench_watched
+YAML
+
+"$EDDY" serve --config "$WORK/eddy.yaml" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 500); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && break; sleep 0.01; done
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 > "$WORK/redis.out" 2>&1 &
+REDIS_PID=$!
+sleep 0.5
+
+summarize() { # name file-of-json-lines
+  python3 - "$1" "$2" <<'PY' | tee -a "$RESULTS"
+import json, statistics, sys
+name, path = sys.argv[1], sys.argv[2]
+runs = [json.loads(l) for l in open(path) if l.strip()]
+rates = sorted(r["deliveredPerSecond"] for r in runs)
+median = sorted(runs, key=lambda r: r["deliveredPerSecond"])[len(runs) // 2]
+rss = median.get("serverRSSMiB")
+print(f'{name}\tdelivered/s={statistics.median(rates):.0f}\tp50_ms={median["p50Millis"]}\tp99_ms={median["p99Millis"]}\t'
+      f'writes={median["writes"]}\tdelivered={median["delivered"]}\tsubscribers={median["subscribers"]}\trss_mib={rss}')
+PY
+}
+
+S="--server http://127.0.0.1:$PORT"
+: > "$WORK/fanout-eddy"; : > "$WORK/fanout-redis"; : > "$WORK/many"
+for _ in $(seq 1 "$RUNS"); do
+  "$EDDY" bench fanout $S --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-eddy"
+  "$EDDY" bench fanout --redis "127.0.0.1:$REDIS_PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-redis"
+done
+for _ in $(seq 1 "$RUNS"); do
+  "$EDDY" bench subscriptions $S --subscriptions "$MANY" --rate "$RATE" --seconds 10 --server-pid "$SERVER_PID" | tee -a "$WORK/many"
+done
+# Writers with and without a subscriber that reads nothing (a stopped curl following the
+# whole table the writers write): the writers' figures should not move.
+writers() { # label table
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(EDDY_OP=put EDDY_TABLE=$2 wrk -t2 -c16 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
+  done
+  printf '%s\n' "${lines[@]}" | awk -v label="$1" '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["events"]}' \
+    | sort -n | awk -v n="$RUNS" -v label="$1" 'NR==int((n+1)/2){printf "%s\tevents/s=%s\tp50_ms=%s\tp99_ms=%s\n", label, $1, $2, $3}' | tee -a "$RESULTS"
+}
+puts() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_events_total\{op="put"\}/{print $2}'; }
+writers "writers c=16, no subscriber" bench
+curl -sN "http://127.0.0.1:$PORT/v1/subscribe?table=bench_watched" > "$WORK/slow.out" &
+SLOW_PID=$!
+sleep 0.5
+kill -STOP "$SLOW_PID"
+before=$(puts)
+writers "writers c=16, one stopped subscriber" bench_watched
+stalls=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_subscription_stalls_total/{print $2}')
+kill -CONT "$SLOW_PID"
+written=$(( $(puts) - before ))
+for _ in $(seq 1 300); do
+  got=$(grep -c '^data:' "$WORK/slow.out" || true)
+  [ "$got" -ge "$written" ] && break
+  sleep 0.2
+done
+kill "$SLOW_PID" 2>/dev/null || true
+printf 'slow subscriber\tstalls=%s\treceived=%s\tputs_written=%s\n' "$stalls" "$got" "$written" | tee -a "$RESULTS"
+
+summarize "eddy fan-out x$FANOUT" "$WORK/fanout-eddy"
+summarize "redis pub/sub x$FANOUT" "$WORK/fanout-redis"
+summarize "eddy $MANY subscriptions at $RATE writes/s" "$WORK/many"
