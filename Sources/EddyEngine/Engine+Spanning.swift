@@ -15,7 +15,12 @@ extension Engine {
                 return Array(zip(plain, await handle(batch: plain.map { batch[$0] })))
             }
             for index in batch.indices where batch[index].op.spansPartitions {
-                group.addTask { [self] in [(index, await handleSpanning(batch[index]))] }
+                group.addTask { [self] in
+                    let started = ContinuousClock.now
+                    let result = await handleSpanning(batch[index])
+                    metrics.recordRequest(op: batch[index].op, duration: ContinuousClock.now - started)
+                    return [(index, result)]
+                }
             }
             var results = [EventResult?](repeating: nil, count: batch.count)
             for await finished in group {

@@ -20,7 +20,7 @@ public final class Engine: Sendable {
     let courier: Courier
     /// Every version of the declared queries and procedures (Engine+Declarations.swift).
     let declarations: DeclarationRegistry
-    private let metrics: EngineMetrics
+    let metrics: EngineMetrics
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
     private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
