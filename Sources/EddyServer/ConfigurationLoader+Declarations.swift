@@ -12,7 +12,7 @@ struct DeclarationReader {
 
     func queries(_ node: Node, into declarations: inout Declarations) throws(ConfigurationError) {
         for (nameNode, body) in try namedEntries(node, what: "queries") {
-            let name = try declarationName(nameNode)
+            let name = try identifier(nameNode)
             let what = "query '\(name)'"
             let fields = try reader.mapping(body, allowed: ["description", "input", "lookups", "result"])
             let input = try inputFields(fields["input"], of: body, what)
@@ -45,7 +45,7 @@ struct DeclarationReader {
 
     func procedures(_ node: Node, into declarations: inout Declarations) throws(ConfigurationError) {
         for (nameNode, body) in try namedEntries(node, what: "procedures") {
-            let name = try declarationName(nameNode)
+            let name = try identifier(nameNode)
             let what = "procedure '\(name)'"
             let fields = try reader.mapping(body, allowed: ["description", "input", "outcomes", "stages"])
             let input = try inputFields(fields["input"], of: body, what)
@@ -207,10 +207,6 @@ struct DeclarationReader {
             throw reader.error(node, "'\(name)' is not a valid name: use 1-64 of letters, digits and _, not starting with a digit, and not true, false, null or input")
         }
         return name
-    }
-
-    private func declarationName(_ node: Node) throws(ConfigurationError) -> String {
-        try identifier(node)
     }
 
     private func table(_ node: Node) throws(ConfigurationError) -> String {

@@ -53,7 +53,7 @@ enum CallOperation {
                 scope[read.name] = try state.get(table: read.table, key: key).map { try document($0, table: read.table, key: key, partition: state.partition) } ?? .null
             }
             for check in stage.checks {
-                guard case .bool(let holds) = try call.evaluate(check.condition, scope) else {
+                guard case .bool(let holds) = try Call.evaluate(check.condition, scope) else {
                     throw EddyError(.expressionFailed, "a check of stage '\(stage.name)' is not true or false")
                 }
                 if !holds { throw EddyError(EddyError.Code(rawValue: check.code), check.reason) }
@@ -158,10 +158,6 @@ enum CallOperation {
         /// The declarations version the call runs with; every stage runs with the same one.
         var version: UInt64?
         var partitioner: Partitioner
-
-        func evaluate(_ expression: Expression, _ scope: [String: JSON]) throws(EddyError) -> JSON {
-            try Self.evaluate(expression, scope)
-        }
 
         static func evaluate(_ expression: Expression, _ scope: [String: JSON]) throws(EddyError) -> JSON {
             do {
