@@ -37,6 +37,13 @@ import Testing
         return declarations
     }
 
+    static func audit(_ h: EngineHarness) throws -> AuditReport {
+        h.engine.close()
+        let scratch = NSTemporaryDirectory() + "eddy-audit-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return try Auditor.audit(dataDirectory: h.directory, declarations: declarations(), scratchDirectory: scratch)
+    }
+
     static func harness() throws -> EngineHarness {
         try EngineHarness { configuration in
             configuration.tables = ["users", "stock", "counters", "outcomes"]
@@ -118,6 +125,10 @@ import Testing
         }
 
         try leaveInOutbox()
+        // The audit counts it as pending, not as a problem.
+        let pending = try Self.audit(h)
+        #expect(pending.isClean, "\(pending.partitions.flatMap(\.problems))")
+        #expect(pending.partitions[emitted.partition].pendingEmitted == 1)
         try h.restart()
         let outcome = try await waitForOutcome()
         #expect(outcome["status"] == "applied")
@@ -125,8 +136,11 @@ import Testing
         #expect(try await h.result(["op": "get", "table": "counters", "key": "to"])["value"]?["n"] == 7)
         #expect(try outboxCount() == 0, "delivered events leave the outbox")
 
-        // The same event again, as a crash between delivery and its removal could leave it.
+        // The same event again, though applied: the audit reports the inconsistency, and a
+        // start delivers it again, harmlessly.
         try leaveInOutbox()
+        let inconsistent = try Self.audit(h)
+        #expect(inconsistent.partitions[emitted.partition].problems.contains { $0.contains("still in the outbox") })
         try h.restart()
         for _ in 0..<100 where try await h.result(["op": "get", "table": "counters", "key": "to"])["value"]?["n"] != 7 {
             try await Task.sleep(for: .milliseconds(10))

@@ -17,6 +17,9 @@ public struct AuditReport: Sendable {
         public var rederivedDigest: String?
         /// The first key (in key order) whose live value differs from the re-derived one.
         public var firstDifference: String?
+        /// Events procedure stages emitted to this partition that it has not applied yet (they
+        /// are delivered at the next start). Not a problem.
+        public var pendingEmitted = 0
         /// Everything wrong, in the order found. Empty when the partition is clean.
         public var problems: [String] = []
 
@@ -35,6 +38,7 @@ public struct AuditReport: Sendable {
             if let liveDigest { object["liveDigest"] = .string(liveDigest) }
             if let rederivedDigest { object["rederivedDigest"] = .string(rederivedDigest) }
             if let firstDifference { object["firstDifference"] = .string(firstDifference) }
+            if pendingEmitted > 0 { object["pendingEmitted"] = .number(Double(pendingEmitted)) }
             return .object(object)
         }
     }

@@ -54,6 +54,11 @@ public enum Auditor {
             let context = OperationContext(limits: limits, declarations: registry, partitioner: Partitioner(count: Int(count)))
             partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, context: context))
         }
+        do {
+            try checkOutbox(database, partitions: Int(count), into: &partitions)
+        } catch {
+            partitions[0].problems.append("the outbox cannot be read: \(error)")
+        }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return AuditReport(partitions: partitions, seconds: seconds)
