@@ -61,6 +61,12 @@ import Testing
                 }
             }
             group.addTask {
+                // Counted from the first acknowledgement, so a busy machine that is slow to
+                // answer the first events still gets killed mid-load, not before it.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while acknowledged.all.isEmpty, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 try await Task.sleep(for: .milliseconds(Int(killAfterSeconds * 1000)))
                 server.kill9()
             }
