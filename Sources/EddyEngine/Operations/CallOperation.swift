@@ -27,10 +27,11 @@ enum CallOperation {
 
         if progress.undo {
             let handled = try run(stage.undo, scope: ["input": call.input], state: state, context: context)
-            progress.done.append("\(stage.name): undone")
             let changes: [Change]
             switch handled {
-            case .success(let applied): changes = applied
+            case .success(let applied):
+                changes = applied
+                progress.done.append("\(stage.name): undone")
             // An undo write that cannot apply is recorded and the undo chain goes on: the
             // outcome then says what was done.
             case .failure(let error):
