@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel"],
+            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyStorage"],
             swiftSettings: strict
         ),
     ]
