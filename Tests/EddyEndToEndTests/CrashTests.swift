@@ -64,7 +64,8 @@ import Testing
             group.addTask {
                 // Measured from the first acknowledgements, so a slow start on a busy machine
                 // still leaves the kill mid-load.
-                while acknowledged.count < 20 { try await Task.sleep(for: .milliseconds(5)) }
+                let patience = ContinuousClock.now + .seconds(30)
+                while acknowledged.count < 20 && ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(5)) }
                 try await Task.sleep(for: .milliseconds(Int(killAfterSeconds * 1000)))
                 server.kill9()
             }
