@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyServer"],
+            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyServer", "EddyStorage"],
             swiftSettings: strict
         ),
     ]
