@@ -127,7 +127,8 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel"],
+            // EddyEngine and EddyStorage only to damage a stopped server's data directory, as a tamperer would.
+            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyEngine", "EddyStorage"],
             swiftSettings: strict
         ),
     ]

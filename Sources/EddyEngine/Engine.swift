@@ -20,6 +20,8 @@ public final class Engine: Sendable {
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
     private let logger: Logger
+    /// Online audits (`Engine+Audit.swift`).
+    let onlineAuditor: OnlineAuditor
     private let closed = Atomic<Bool>(false)
 
     public struct StartupError: Error, CustomStringConvertible {
@@ -42,6 +44,7 @@ public final class Engine: Sendable {
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
         hub = SubscriptionHub(partitions: configuration.partitions, store: store, subscriptionsMax: configuration.subscriptions.max)
         feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
+        onlineAuditor = OnlineAuditor(database: database, dataDirectory: configuration.dataDirectory, limits: configuration.limits, logger: logger)
         let (store, database, applied, metrics, epoch, feed) = (store, database, applied, metrics, epoch, feed)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
         workers = (0..<workerCount).map { index in
@@ -81,6 +84,7 @@ public final class Engine: Sendable {
     /// Calling it again does nothing.
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        onlineAuditor.close()  // first: an audit's checkpoint reads the live database
         workers.forEach { $0.stop() }
         store.close()  // its last sync releases the feed's last entries
         feed.stop()

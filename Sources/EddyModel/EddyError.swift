@@ -49,6 +49,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let partitionUnavailable = Code(rawValue: "partition_unavailable")
         public static let afterTimeout = Code(rawValue: "after_timeout")
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// An online audit is already running; only one runs at a time. Its result will be at `GET /v1/audit`.
+        public static let auditRunning = Code(rawValue: "audit_running")
         public static let internalError = Code(rawValue: "internal")
     }
 

@@ -12,7 +12,7 @@ enum ErrorStatus {
             .gone
         case .unknownTable, .notFound:
             .notFound
-        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired:
+        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired, .auditRunning:
             .conflict
         case .valueTooLarge, .bodyTooLarge, .batchTooLarge, .snapshotTooLarge:
             .contentTooLarge

@@ -30,6 +30,7 @@ public enum Server {
         ReadRoutes(engine: engine).register(on: router)
         SubscriptionRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
+        AuditRoutes(engine: engine).register(on: router)
 
         let application = Application(
             router: router,
@@ -49,13 +50,20 @@ public enum Server {
             },
             logger: logger
         )
-        let services = ServiceGroup(
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if configuration.engine.audit.intervalSeconds > 0 {
+            // Listed last, so graceful shutdown stops it first.
+            services.append(.init(service: BackgroundAuditor(engine: engine, interval: .seconds(configuration.engine.audit.intervalSeconds)), successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
-        try await services.run()
+        try await group.run()
     }
 }
