@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// show in `/health` and `/metrics`. The first audit runs one interval after start.
 ///
 /// This task only waits: each audit runs on the engine's audit thread. It stops at graceful
-/// shutdown; an audit in progress then is cancelled by `Engine.close`.
+/// shutdown, and cancelling it stops an audit in progress, so shutdown does not wait for one.
 struct BackgroundAuditor: Service {
     let engine: Engine
     let interval: Duration

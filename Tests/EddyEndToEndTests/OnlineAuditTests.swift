@@ -146,6 +146,22 @@ import Testing
         #expect(both.stderr.contains("not both"))
     }
 
+    @Test func serve_withABadAuditSection_refusesToStart_namingFileLineAndReason() throws {
+        let directory = try TemporaryDirectory.make(prefix: "eddy-audit-config")
+        let path = directory + "/bad.yaml"
+        for (yaml, line, reason) in [
+            ("audit:\n  intervalSeconds: -5\n", 2, "outside 0...604800"),
+            ("audit:\n  intervalSecs: 5\n", 2, "unknown key 'intervalSecs'"),
+            ("tables:\n  - name: users\naudit:\n  intervalSeconds: soon\n", 4, "expected a whole number"),
+        ] {
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("bad.yaml:\(line)"), "\(run.stderr)")
+            #expect(run.stderr.contains(reason), "\(run.stderr)")
+        }
+    }
+
     /// Writes puts, increments and reads from a few tasks until cancelled, counting acknowledged ones.
     private static func writeUntilCancelled(_ server: ServerProcess, counting writes: WriteCount) async throws {
         let client = try server.client()

@@ -1,4 +1,4 @@
-public import EddyModel
+import EddyModel
 import EddyStorage
 import Foundation
 import Logging
@@ -22,6 +22,15 @@ final class OnlineAuditor: Sendable {
         var totals = Totals()
         var last: AuditRun?
         var closed = false
+        /// The running audit's stop flag, for `close`.
+        var current: StopFlag?
+    }
+
+    /// Set to stop one audit: by `close`, or when the task that asked for it is cancelled.
+    private final class StopFlag: Sendable {
+        private let stopped = Atomic<Bool>(false)
+        var isSet: Bool { stopped.load(ordering: .relaxed) }
+        func set() { stopped.store(true, ordering: .relaxed) }
     }
 
     private let database: Database
@@ -32,7 +41,6 @@ final class OnlineAuditor: Sendable {
     private let limits: Limits
     private let logger: Logger
     private let state = Mutex(State())
-    private let cancelled = Atomic<Bool>(false)
     /// Entered while an audit thread runs; `close` waits on it.
     private let running = DispatchGroup()
 
@@ -47,34 +55,45 @@ final class OnlineAuditor: Sendable {
     var totals: Totals { state.withLock { $0.totals } }
 
     /// Runs an audit now and returns what it found. Fails with `audit_running` while another
-    /// runs and with `shutting_down` once the engine is closing.
+    /// runs and with `shutting_down` once the engine is closing. Cancelling the calling task
+    /// stops the audit at its next check; a stopped audit is returned but not recorded.
     func run(trigger: AuditRun.Trigger) async -> Result<AuditRun, EddyError> {
+        let stop = StopFlag()
         let refusal: EddyError? = state.withLock { state in
             if state.closed { return EddyError(.shuttingDown, "the server is shutting down") }
             if state.totals.running {
                 return EddyError(.auditRunning, "an audit is already running; its result will be at GET /v1/audit")
             }
             state.totals.running = true
+            state.current = stop
             running.enter()
             return nil
         }
         if let refusal { return .failure(refusal) }
-        let run = await withCheckedContinuation { (continuation: CheckedContinuation<AuditRun, Never>) in
-            let thread = Thread { [self] in
-                let run = audit(trigger: trigger)
-                state.withLock { state in
-                    state.totals.running = false
-                    state.totals.runs += 1
-                    if !run.ok { state.totals.failures += 1 }
-                    state.last = run
+        let run = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<AuditRun, Never>) in
+                let thread = Thread { [self] in
+                    let run = audit(trigger: trigger, stop: stop)
+                    state.withLock { state in
+                        state.totals.running = false
+                        state.current = nil
+                        guard !stop.isSet else { return }
+                        state.totals.runs += 1
+                        if !run.ok { state.totals.failures += 1 }
+                        state.last = run
+                    }
+                    running.leave()
+                    continuation.resume(returning: run)
                 }
-                running.leave()
-                continuation.resume(returning: run)
+                thread.name = "eddy-audit"
+                thread.start()
             }
-            thread.name = "eddy-audit"
-            thread.start()
+        } onCancel: {
+            stop.set()
         }
-        if run.ok {
+        if stop.isSet {
+            logger.notice("audit stopped before its end")
+        } else if run.ok {
             logger.info("audit clean", metadata: ["records": "\(run.report?.recordsVerified ?? 0)", "seconds": "\(run.seconds)"])
         } else {
             logger.error("audit failed", metadata: ["problems": "\(run.problems.prefix(AuditRun.summaryProblemsMax))"])
@@ -85,13 +104,15 @@ final class OnlineAuditor: Sendable {
     /// Stops a running audit at its next check and waits for its thread, so the checkpoint
     /// is never taken from a closed database. Later runs fail with `shutting_down`.
     func close() {
-        state.withLock { $0.closed = true }
-        cancelled.store(true, ordering: .relaxed)
+        state.withLock { state in
+            state.closed = true
+            state.current?.set()
+        }
         running.wait()
     }
 
     /// Blocking: checkpoint, audit, clean up. Runs on the audit thread.
-    private func audit(trigger: AuditRun.Trigger) -> AuditRun {
+    private func audit(trigger: AuditRun.Trigger, stop: StopFlag) -> AuditRun {
         let started = Date()
         let checkpoint = workDirectory + "/checkpoint"
         let scratch = workDirectory + "/scratch"
@@ -109,9 +130,7 @@ final class OnlineAuditor: Sendable {
             return run
         }
         do {
-            run.report = try Auditor.audit(dataDirectory: checkpoint, limits: limits, scratchDirectory: scratch) {
-                cancelled.load(ordering: .relaxed)
-            }
+            run.report = try Auditor.audit(dataDirectory: checkpoint, limits: limits, scratchDirectory: scratch) { stop.isSet }
         } catch {
             run.failure = "\(error)"
         }
