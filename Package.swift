@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            // EddyEngine and EddyStorage only to damage a stopped server's data directory, as a tamperer would.
+            // EddyEngine and EddyStorage only to damage a stopped server's data directory, as a tamperer or a bad disk would.
             dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyEngine", "EddyStorage"],
             swiftSettings: strict
         ),

@@ -19,6 +19,7 @@ public final class Engine: Sendable {
     private let metrics: EngineMetrics
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
+    private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
     private let logger: Logger
     /// Online audits (`Engine+Audit.swift`).
     let onlineAuditor: OnlineAuditor
@@ -89,6 +90,14 @@ public final class Engine: Sendable {
         store.close()  // its last sync releases the feed's last entries
         feed.stop()
         hub.stop()
+        blockingReads.stop()
+        // Memtables to SST files, so the next start has no WAL to replay and a stopped data
+        // directory is all in checksummed files (what an offline audit or a copy sees).
+        do {
+            try database.flush()
+        } catch {
+            logger.warning("flush at shutdown failed; the next start replays the WAL", metadata: ["error": "\(error)"])
+        }
         database.close()
         logger.info("engine stopped")
     }
@@ -206,6 +215,27 @@ public final class Engine: Sendable {
             more = true
         }
         return ResultRenderer.renderScan(id: event.id, items: items, more: more, position: position)
+    }
+
+    // MARK: Provenance
+
+    /// What the event `id` did or saw (as it was then), the writes behind what it read, and
+    /// the same for the events it names in `causedBy`, to `depth` levels.
+    public func provenance(of id: String, depth: Int) async -> Result<JSON, EddyError> {
+        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        return await blockingReads.run { try reader.explain(id, depth: depth) }.mapError(Self.provenanceError)
+    }
+
+    /// The reads `client` made in `[fromMs, toMs)`, oldest first, at most `limit`.
+    public func reads(ofClient client: String, fromMs: UInt64, toMs: UInt64, limit: Int) async -> Result<JSON, EddyError> {
+        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        return await blockingReads.run { try reader.reads(ofClient: client, fromMs: fromMs, toMs: toMs, limit: limit) }.mapError(Self.provenanceError)
+    }
+
+    private static func provenanceError(_ error: any Error) -> EddyError {
+        if let error = error as? EddyError { return error }
+        // A record that fails its checks is never shown; the failure is.
+        return EddyError(.partitionUnavailable, "provenance cannot be read: \(error)")
     }
 
     // MARK: Subscriptions

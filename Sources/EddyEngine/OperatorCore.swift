@@ -13,6 +13,7 @@ struct OperatorCore {
     private let log: any PartitionLog
     private var state: StateView
     private let requestIDs: ColumnFamily
+    private let clientReads: ColumnFamily
     private let meta: ColumnFamily
     private let configuration: EngineConfiguration
     private let epoch: UInt32
@@ -33,6 +34,7 @@ struct OperatorCore {
         self.metrics = metrics
         self.state = StateView(database: database, partition: partition)
         self.requestIDs = database.columnFamily(StoreLayout.requestIDs)
+        self.clientReads = database.columnFamily(StoreLayout.clientReads)
         self.meta = database.columnFamily(StoreLayout.meta)
         let log = try store.openLog(partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
@@ -111,6 +113,14 @@ struct OperatorCore {
                 batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                           value: StoreLayout.requestIDEntry(offset: offset, fingerprint: fingerprint))
                 recentIDs[id] = (offset, fingerprint, payload)
+            } else if let id = event.id, !event.op.isWrite {
+                // Not for dedupe: so provenance can find a multi-partition read ("@s-…") or a
+                // subscription by its ID. (Other reads get "@P-O-E" IDs, which name their record.)
+                batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
+                          value: StoreLayout.requestIDEntry(offset: offset, fingerprint: 0))
+            }
+            if !event.op.isWrite, let client = event.client {
+                batch.put(clientReads, key: StoreLayout.clientReadKey(client: client, timestampMs: now, partition: partition, offset: offset), value: [])
             }
             if (event.op.isWrite || event.op == .subscribe) && configuration.durability == .sync { needsSync = true }
             if event.op == .subscribe, let subscription = item.subscription, case .read = handled.outcome {

@@ -13,8 +13,11 @@ enum StoreLayout {
     static let requestIDs = "ids"
     /// Per-partition bookkeeping: applied offset, start epoch, partition count.
     static let meta = "meta"
+    /// Reads by client, for provenance ("what did this client see?"): client, NUL,
+    /// timestamp, partition, offset → nothing.
+    static let clientReads = "reads"
 
-    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta]
+    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta, clientReads]
 
     static func stateKey(partition: Int, table: String, key: String) -> [UInt8] {
         var writer = BinaryWriter(capacity: 4 + table.utf8.count + key.utf8.count)
@@ -62,6 +65,48 @@ enum StoreLayout {
         writer.write(UInt8(0))
         writer.write(UInt16(partition))
         return writer.bytes
+    }
+
+    /// Every request-ID key of `id`, over all partitions.
+    static func requestIDRange(_ id: String) -> (start: [UInt8], end: [UInt8]) {
+        var writer = BinaryWriter(capacity: id.utf8.count + 1)
+        writer.writeRaw(id.utf8)
+        writer.write(UInt8(0))
+        return (writer.bytes, successor(ofPrefix: writer.bytes))
+    }
+
+    /// The partition a request-ID key belongs to.
+    static func partition(fromRequestIDKey key: [UInt8]) -> Int {
+        Int(key[key.count - 2]) << 8 | Int(key[key.count - 1])
+    }
+
+    static func clientReadKey(client: String, timestampMs: UInt64, partition: Int, offset: UInt64) -> [UInt8] {
+        var writer = BinaryWriter(capacity: client.utf8.count + 19)
+        writer.writeRaw(client.utf8)
+        writer.write(UInt8(0))
+        writer.write(timestampMs)
+        writer.write(UInt16(partition))
+        writer.write(offset)
+        return writer.bytes
+    }
+
+    /// The client-read keys of `client` from `fromMs` up to, not including, `toMs`.
+    static func clientReadRange(client: String, fromMs: UInt64, toMs: UInt64) -> (start: [UInt8], end: [UInt8]) {
+        var start = BinaryWriter(capacity: client.utf8.count + 9)
+        start.writeRaw(client.utf8)
+        start.write(UInt8(0))
+        var end = start
+        start.write(fromMs)
+        end.write(toMs)
+        return (start.bytes, end.bytes)
+    }
+
+    /// Timestamp, partition and offset of a client-read key.
+    static func decodeClientReadKey(_ key: [UInt8]) -> (timestampMs: UInt64, partition: Int, offset: UInt64)? {
+        guard key.count >= 19 else { return nil }
+        var reader = BinaryReader(key, position: key.count - 18)
+        guard let timestamp = try? reader.readUInt64(), let partition = try? reader.readUInt16(), let offset = try? reader.readUInt64() else { return nil }
+        return (timestamp, Int(partition), offset)
     }
 
     /// A request-ID entry: the offset of the event's record and its fingerprint.

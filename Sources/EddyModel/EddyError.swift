@@ -29,6 +29,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A subscription's cursor is older than the change log's retention: changes after it
         /// are gone, so resuming would skip them. Subscribe again without `from` (a new snapshot).
         public static let cursorExpired = Code(rawValue: "cursor_expired")
+        /// The event's record (or the writes behind a read) is past the log's retention.
+        public static let provenanceExpired = Code(rawValue: "provenance_expired")
         /// A subscription snapshot would hold more documents than `subscriptionSnapshotMax`.
         public static let snapshotTooLarge = Code(rawValue: "snapshot_too_large")
         /// The op needs a streaming connection (subscribe over SSE or WebSocket).

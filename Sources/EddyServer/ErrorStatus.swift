@@ -8,7 +8,7 @@ enum ErrorStatus {
         case .malformedJSON, .invalidUTF8, .tooDeep, .invalidEvent, .unknownOp, .unknownField, .missingField,
              .wrongType, .emptyKey, .keyTooLong, .invalidID, .invalidPosition, .streamingOnly:
             .badRequest
-        case .cursorExpired:
+        case .cursorExpired, .provenanceExpired:
             .gone
         case .unknownTable, .notFound:
             .notFound

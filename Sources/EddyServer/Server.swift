@@ -29,6 +29,7 @@ public enum Server {
         EventRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
         SubscriptionRoutes(engine: engine).register(on: router)
+        ProvenanceRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
         AuditRoutes(engine: engine).register(on: router)
 

@@ -232,6 +232,17 @@ public final class Database: Sendable {
         return try body(snapshot)
     }
 
+    /// The SST files of the database and the column family each belongs to (file names as
+    /// RocksDB reports them, e.g. "/000012.sst").
+    public func liveFiles() -> [(name: String, columnFamily: String)] {
+        checkOpen()
+        guard let files = rocksdb_livefiles(handle) else { return [] }
+        defer { rocksdb_livefiles_destroy(files) }
+        return (0..<rocksdb_livefiles_count(files)).map { index in
+            (String(cString: rocksdb_livefiles_name(files, index)), String(cString: rocksdb_livefiles_column_family_name(files, index)))
+        }
+    }
+
     /// A RocksDB property such as "rocksdb.estimate-num-keys", or nil if unknown.
     public func property(_ name: String, of family: ColumnFamily? = nil) -> String? {
         checkOpen()

@@ -13,7 +13,7 @@ struct Eddy: AsyncParsableCommand {
             (default http://127.0.0.1:7420) and print one JSON object per line.
             """,
         subcommands: [
-            Serve.self, Put.self, Patch.self, Incr.self, Delete.self, Insert.self, Get.self, Scan.self, Send.self, Subscribe.self, Audit.self, Bench.self,
+            Serve.self, Put.self, Patch.self, Incr.self, Delete.self, Insert.self, Get.self, Scan.self, Send.self, Subscribe.self, Provenance.self, Audit.self, Bench.self,
         ]
     )
 

@@ -18,6 +18,7 @@ import Testing
         private let results = Mutex<[String: [UInt8]]>([:])
         func record(_ id: String, _ body: [UInt8]) { results.withLock { $0[id] = body } }
         var all: [String: [UInt8]] { results.withLock { $0 } }
+        var count: Int { results.withLock { $0.count } }
     }
 
     struct PlannedEvent: Sendable {
@@ -61,6 +62,10 @@ import Testing
                 }
             }
             group.addTask {
+                // Measured from the first acknowledgements, so a slow start on a busy machine
+                // still leaves the kill mid-load.
+                let patience = ContinuousClock.now + .seconds(30)
+                while acknowledged.count < 20 && ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(5)) }
                 try await Task.sleep(for: .milliseconds(Int(killAfterSeconds * 1000)))
                 server.kill9()
             }

@@ -28,6 +28,20 @@ struct DatabaseBasicsTests {
         }
     }
 
+    @Test func liveFiles_afterFlush_nameEachFileAndItsColumnFamily() throws {
+        try withDatabase { db in
+            #expect(db.liveFiles().isEmpty)
+            let batch = WriteBatch()
+            batch.put(db.columnFamily("a"), key: b("k"), value: b("v"))
+            batch.put(db.columnFamily("b"), key: b("k"), value: b("v"))
+            try db.write(batch, sync: true)
+            try db.flush()
+            let files = db.liveFiles()
+            #expect(Set(files.map(\.columnFamily)) == ["a", "b"])
+            #expect(files.allSatisfy { $0.name.hasSuffix(".sst") })
+        }
+    }
+
     @Test func get_emptyValue_returnsEmptyArrayNotNil() throws {
         try withDatabase { db in
             try put(db, "a", [(b("empty"), [])])
