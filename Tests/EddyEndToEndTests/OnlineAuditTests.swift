@@ -72,8 +72,13 @@ import Testing
         defer { server.stop() }
         let restarted = try server.client()
 
-        // Online, on request: the CLI exits non-zero and names the partition and key.
-        let cli = try CLI.run(["audit", "--server", server.url])
+        // Online, on request: the CLI exits non-zero and names the partition and key. The
+        // background auditor may be running just then; a client waits and asks again.
+        var cli = try CLI.run(["audit", "--server", server.url])
+        for _ in 0..<50 where cli.stderr.contains("audit_running") {
+            try await Task.sleep(for: .milliseconds(100))
+            cli = try CLI.run(["audit", "--server", server.url])
+        }
         #expect(cli.status != 0)
         #expect(cli.stderr.contains("audit failed for partition(s) \(partition)"), "\(cli.stderr)")
         let damaged = try cli.lines.map { try JSON(parsing: $0) }.filter { $0["ok"] == false && $0["partition"] != nil }
@@ -116,7 +121,9 @@ import Testing
             await own.close()
             return reply
         }
+        let deadline = ContinuousClock.now + .seconds(20)
         while !(try await Self.metrics(client)).contains("eddy_audit_running 1") {
+            try #require(ContinuousClock.now < deadline, "the first audit was never seen running")
             try await Task.sleep(for: .milliseconds(2))
         }
         let second = try await client.request(method: "POST", path: "/v1/audit")
