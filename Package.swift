@@ -131,7 +131,9 @@ let package = Package(
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions"], swiftSettings: strict),
         .testTarget(
             name: "EddyEndToEndTests",
-            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyServer", "EddyStorage"],
+            // EddyEngine and EddyStorage only to damage a stopped server's data directory, as a tamperer or a bad disk would;
+            // EddyServer to check declaration errors through its configuration loader.
+            dependencies: ["eddy", "EddyTestSupport", "EddyClient", "EddyModel", "EddyEngine", "EddyServer", "EddyStorage"],
             swiftSettings: strict
         ),
     ]

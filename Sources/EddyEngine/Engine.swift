@@ -25,6 +25,8 @@ public final class Engine: Sendable {
     private let feed: ChangeFeed
     private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
     private let logger: Logger
+    /// Online audits (`Engine+Audit.swift`).
+    let onlineAuditor: OnlineAuditor
     private let closed = Atomic<Bool>(false)
 
     public struct StartupError: Error, CustomStringConvertible {
@@ -47,6 +49,10 @@ public final class Engine: Sendable {
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
         hub = SubscriptionHub(partitions: configuration.partitions, store: store, subscriptionsMax: configuration.subscriptions.max)
         feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
+        onlineAuditor = OnlineAuditor(
+            database: database, dataDirectory: configuration.dataDirectory, limits: configuration.limits,
+            declarations: configuration.declarations, parser: configuration.declarationParser, logger: logger
+        )
         let (store, database, applied, metrics, epoch, feed) = (store, database, applied, metrics, epoch, feed)
         let workerCount = max(1, min(configuration.workers, configuration.partitions))
         let declarations = DeclarationRegistry(base: configuration.declarations, parser: configuration.declarationParser)
@@ -92,6 +98,7 @@ public final class Engine: Sendable {
     /// Calling it again does nothing.
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        onlineAuditor.close()  // first: an audit's checkpoint reads the live database
         courier.stop()
         workers.forEach { $0.stop() }
         store.close()  // its last sync releases the feed's last entries

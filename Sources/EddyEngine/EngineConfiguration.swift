@@ -41,6 +41,16 @@ public struct EngineConfiguration: Sendable {
     public var callOutcomeTimeoutSeconds: Double = 10
     public var storage = StorageOptions()
     public var subscriptions = Subscriptions()
+    public var audit = Audit()
+
+    /// The background auditor (docs/CONFIGURATION.md, `audit:`).
+    public struct Audit: Sendable {
+        /// Seconds between online audits run in the background; 0 runs none. An audit reads
+        /// every log record and state value, so on a big data directory keep this long.
+        public var intervalSeconds: Int = 0
+
+        public init() {}
+    }
 
     /// Bounds and timing of subscriptions (docs/CONFIGURATION.md, `subscriptions:`).
     public struct Subscriptions: Sendable {

@@ -68,6 +68,8 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// time; look it up later in the procedure's outcome table, or retry with the same ID.
         public static let callPending = Code(rawValue: "call_pending")
         public static let shuttingDown = Code(rawValue: "shutting_down")
+        /// An online audit is already running; only one runs at a time. Its result will be at `GET /v1/audit`.
+        public static let auditRunning = Code(rawValue: "audit_running")
         public static let internalError = Code(rawValue: "internal")
     }
 

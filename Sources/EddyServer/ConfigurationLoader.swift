@@ -15,7 +15,7 @@ public enum ConfigurationLoader {
         var configuration = ServerConfiguration()
         guard let root else { return configuration }
         let reader = Reader(source: source)
-        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "subscriptions", "tables", "queries", "procedures"])
+        let top = try reader.mapping(root, allowed: ["server", "storage", "limits", "subscriptions", "audit", "tables", "queries", "procedures"])
 
         if let server = top["server"] {
             let fields = try reader.mapping(server, allowed: ["listen", "dataDirectory", "idleTimeoutSeconds"])
@@ -86,6 +86,11 @@ public enum ConfigurationLoader {
                 configuration.engine.limits.subscriptionSnapshotMax = try reader.int(node, in: 1...10_000_000)
             }
             configuration.engine.subscriptions = values
+        }
+        if let audit = top["audit"] {
+            let fields = try reader.mapping(audit, allowed: ["intervalSeconds"])
+            // At most a week: a longer interval is as good as off, and says so more plainly.
+            if let node = fields["intervalSeconds"] { configuration.engine.audit.intervalSeconds = try reader.int(node, in: 0...604_800) }
         }
         if let tables = top["tables"] {
             guard let list = tables.sequence else { throw reader.error(tables, "tables must be a list") }

@@ -12,7 +12,7 @@ enum ErrorStatus {
             .gone
         case .unknownTable, .notFound, .unknownQuery, .unknownProcedure:
             .notFound
-        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired, .rejected:
+        case .conflict, .notANumber, .notAnObject, .idReused, .outcomeExpired, .auditRunning, .rejected:
             .conflict
         case .expressionFailed:
             .unprocessableContent

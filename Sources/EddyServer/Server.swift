@@ -32,6 +32,7 @@ public enum Server {
         SubscriptionRoutes(engine: engine).register(on: router)
         ProvenanceRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
+        AuditRoutes(engine: engine).register(on: router)
 
         let application = Application(
             router: router,
@@ -51,13 +52,20 @@ public enum Server {
             },
             logger: logger
         )
-        let services = ServiceGroup(
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if configuration.engine.audit.intervalSeconds > 0 {
+            // Listed last, so graceful shutdown stops it first.
+            services.append(.init(service: BackgroundAuditor(engine: engine, interval: .seconds(configuration.engine.audit.intervalSeconds)), successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
-        try await services.run()
+        try await group.run()
     }
 }

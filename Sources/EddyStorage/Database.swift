@@ -12,7 +12,8 @@ public final class Database: Sendable {
     // RocksDB's DB object is internally synchronised for concurrent gets, iterators and
     // writes from many threads. The raw handles below are immutable after init and are
     // released only once, under `closed`, so sharing the instance between threads is safe.
-    private nonisolated(unsafe) let handle: OpaquePointer
+    // Internal, not private: `Database+Checkpoint.swift` passes it to RocksDB too.
+    nonisolated(unsafe) let handle: OpaquePointer
     private nonisolated(unsafe) let options: OpaquePointer
     private nonisolated(unsafe) let tableOptions: OpaquePointer
     private nonisolated(unsafe) let cache: OpaquePointer
@@ -105,7 +106,7 @@ public final class Database: Sendable {
         rocksdb_options_destroy(options)
     }
 
-    private func checkOpen() {
+    func checkOpen() {
         precondition(!closed.load(ordering: .relaxed), "Database \(path) used after close")
     }
 
@@ -281,7 +282,7 @@ public struct Snapshot: @unchecked Sendable {
 }
 
 /// Converts RocksDB's malloc'd error string into a Swift string and frees it.
-private func takeError(_ error: inout UnsafeMutablePointer<CChar>?) -> String? {
+func takeError(_ error: inout UnsafeMutablePointer<CChar>?) -> String? {
     guard let raw = error else { return nil }
     defer {
         rocksdb_free(raw)

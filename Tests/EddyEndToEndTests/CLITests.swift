@@ -67,11 +67,10 @@ import Testing
         #expect(lines.map { $0["key"] } == ["ann", "andy", "ann"])
         #expect(lines[2]["value"] == ["n": 1, "m": 3])
 
-        // Resuming after the snapshot's cursor replays the two changes, not the snapshot. They
-        // are in different partitions ("ann" and "andy" hash to 4 and 1 of 8), whose changes
-        // have no order between them, so the order of the two lines is not checked.
+        // Resuming after the snapshot's cursor replays the two changes, not the snapshot
+        // (in either order: they are in different partitions).
         let resumed = try CLI.run(["subscribe", "users", "--prefix", "an", "--from", lines[0]["cursor"]!.stringValue!, "--count", "2", "--server", url])
-        #expect(try resumed.lines.map { try JSON(parsing: $0)["kind"]?.stringValue ?? "" }.sorted() == ["patch", "put"])
+        #expect(Set(try resumed.lines.map { try JSON(parsing: $0)["kind"]?.stringValue ?? "" }) == ["put", "patch"])
 
         let unknown = try CLI.run(["subscribe", "nope", "--server", url])
         #expect(unknown.status != 0)

@@ -21,8 +21,12 @@ public enum Auditor {
     ///   - scratchDirectory: an empty directory for the re-derived state; removed afterwards.
     ///   - declarations: the queries and procedures the server ran, which calls re-run through.
     ///   - parser: reads the declarations `declare` records added at run time.
-    public static func audit(dataDirectory: String, limits: Limits = Limits(), declarations: Declarations = Declarations(),
-                             parser: DeclarationRegistry.Parser? = nil, scratchDirectory: String) throws -> AuditReport {
+    ///   - isCancelled: asked between slices of the log; when it says yes the audit throws,
+    ///     so a stopping server need not wait for a long audit of its checkpoint.
+    public static func audit(
+        dataDirectory: String, limits: Limits = Limits(), declarations: Declarations = Declarations(),
+        parser: DeclarationRegistry.Parser? = nil, scratchDirectory: String, isCancelled: () -> Bool = { false }
+    ) throws -> AuditReport {
         guard FileManager.default.fileExists(atPath: dataDirectory + "/CURRENT") else {
             throw Failure(description: "no Eddy data directory at \(dataDirectory)")
         }
@@ -47,12 +51,14 @@ public enum Auditor {
         // record, before any query or call (in any partition) that ran with it.
         let registry = DeclarationRegistry(base: declarations, parser: parser)
         for partition in 0..<Int(count) {
+            if isCancelled() { throw Failure(description: "audit cancelled before partition \(partition)") }
             let scratchPath = scratchDirectory + "/partition-\(partition)"
             defer { try? FileManager.default.removeItem(atPath: scratchPath) }
             let scratch = try Database(path: scratchPath, columnFamilies: StoreLayout.columnFamilies)
             defer { scratch.close() }
             let context = OperationContext(limits: limits, declarations: registry, partitioner: Partitioner(count: Int(count)))
-            partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, context: context))
+            partitions.append(auditPartition(partition, database: database, store: store, scratch: scratch, context: context, isCancelled: isCancelled))
+            if isCancelled() { throw Failure(description: "audit cancelled in partition \(partition)") }
         }
         do {
             try checkOutbox(database, partitions: Int(count), into: &partitions)
@@ -64,7 +70,9 @@ public enum Auditor {
         return AuditReport(partitions: partitions, seconds: seconds)
     }
 
-    private static func auditPartition(_ partition: Int, database: Database, store: EmbeddedLogStore, scratch: Database, context: OperationContext) -> AuditReport.Partition {
+    private static func auditPartition(
+        _ partition: Int, database: Database, store: EmbeddedLogStore, scratch: Database, context: OperationContext, isCancelled: () -> Bool
+    ) -> AuditReport.Partition {
         var report = AuditReport.Partition(partition: partition)
         let log: any PartitionLog
         do {
@@ -82,6 +90,7 @@ public enum Auditor {
         var offset = log.firstOffset
         do {
             while offset < log.nextOffset {
+                if isCancelled() { return report }
                 let entries = try log.read(from: offset, limit: 512)
                 let batch = WriteBatch()
                 view.reset()

@@ -16,6 +16,7 @@ struct OperationsRoutes {
             _ = engine.queueDepths()  // refreshes the queue-depth gauges
             var text = registry.emitToBuffer()
             text.append(contentsOf: subscriptionMetrics().utf8)
+            text.append(contentsOf: AuditStatus.metrics(engine).utf8)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
@@ -48,7 +49,8 @@ struct OperationsRoutes {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
-    /// 200 with "ok" when every partition serves; 503 with "degraded" and the reasons otherwise.
+    /// 200 with "ok" when every partition serves and the last online audit (if any) held;
+    /// 503 with "degraded" and the reasons otherwise.
     private func health() -> Response {
         let depths = engine.queueDepths()
         var partitions: [JSON] = []
@@ -68,12 +70,14 @@ struct OperationsRoutes {
             }
             partitions.append(.object(entry))
         }
+        let healthy = allServing && !AuditStatus.failed(engine)
         let body: JSON = [
-            "status": .string(allServing ? "ok" : "degraded"),
+            "status": .string(healthy ? "ok" : "degraded"),
             "queued": .array(depths.map { .number(Double($0)) }),
             "epoch": .number(Double(engine.epoch)),
             "partitions": .array(partitions),
+            "audit": AuditStatus.health(engine),
         ]
-        return JSONResponses.json(body.serialized(), status: allServing ? .ok : .serviceUnavailable)
+        return JSONResponses.json(body.serialized(), status: healthy ? .ok : .serviceUnavailable)
     }
 }
