@@ -194,6 +194,10 @@ import Testing
         #expect(try await client.query("fraud_score", input: input)["value"] == ["total": 1, "decision": "reject"])
         await client.close()
 
+        // The running server's own audit (of a checkpoint) re-runs them the same way.
+        let online = try CLI.run(["audit", "--server", server.url])
+        #expect(online.status == 0, "\(online.stderr)\n\(online.lines.suffix(2).joined(separator: "\n"))")
+
         // The audit re-runs the query of each version with that version's declarations.
         server.stop()
         let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
