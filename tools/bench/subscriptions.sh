@@ -50,6 +50,9 @@ trap cleanup EXIT
 cat > "$WORK/eddy.yaml" <<YAML
 subscriptions:
   max: 200000
+  # Departed subscribers are noticed when a heartbeat to them fails; often, so one run's
+  # closed subscriptions are gone before the next run starts.
+  heartbeatSeconds: 2
 tables:
   - name: counters
   - name: bench
@@ -77,13 +80,23 @@ PY
 }
 
 S="--server http://127.0.0.1:$PORT"
+# Waits (up to 30 s) until the server holds no subscriptions, so runs do not overlap.
+drained() {
+  for _ in $(seq 1 300); do
+    [ "$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_subscriptions /{print $2}')" = "0" ] && return 0
+    sleep 0.1
+  done
+  echo "warning: subscriptions of the last run are still open" >&2
+}
 : > "$WORK/fanout-eddy"; : > "$WORK/fanout-redis"; : > "$WORK/many"
 for _ in $(seq 1 "$RUNS"); do
   "$EDDY" bench fanout $S --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-eddy"
+  drained
   "$EDDY" bench fanout --redis "127.0.0.1:$REDIS_PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-redis"
 done
 for _ in $(seq 1 "$RUNS"); do
   "$EDDY" bench subscriptions $S --subscriptions "$MANY" --rate "$RATE" --seconds 10 --server-pid "$SERVER_PID" | tee -a "$WORK/many"
+  drained
 done
 # Writers with and without a subscriber that reads nothing (a stopped curl following the
 # whole table the writers write): the writers' figures should not move.
