@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Read-record cost (provenance issue): get throughput with read records against without, on
+# one warm data directory, alternating the two RUNS times so drift hits both alike.
+#
+#   RUNS=3 SECONDS_EACH=5 tools/bench/readrecords.sh
+#
+# Every process it starts listens on 127.0.0.1 only and is stopped by PID when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+RUNS=${RUNS:-3}
+SECONDS_EACH=${SECONDS_EACH:-5}
+PORT=${PORT:-7462}
+WORK=$(mktemp -d /tmp/eddy-readbench.XXXXXX)
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+tools/setup.sh
+swift build -c release --product eddy >/dev/null
+EDDY=.build/release/eddy
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+printf 'tables:\n  - name: bench\n' > "$WORK/logged.yaml"
+printf 'storage:\n  logReads: false\ntables:\n  - name: bench\n' > "$WORK/unlogged.yaml"
+
+start() { # config
+  "$EDDY" serve --config "$1" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 500); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0; sleep 0.01; done
+  echo "eddy did not start" >&2; exit 1
+}
+stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+gets() { EDDY_OP=get EDDY_KEYS=100000 wrk -t2 -c64 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT' | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"]}'; }
+
+start "$WORK/logged.yaml"
+python3 - "$PORT" <<'PY'
+import http.client, json, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=60)
+for start in range(1, 100001, 1000):
+    events = [{"op": "put", "table": "bench", "key": f"k{n}", "value": {"v": "x" * 100}} for n in range(start, start + 1000)]
+    conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = conn.getresponse(); reply.read()
+    assert reply.status == 200
+PY
+gets > /dev/null  # warm the caches
+stop
+
+logged=(); unlogged=()
+for _ in $(seq 1 "$RUNS"); do
+  start "$WORK/logged.yaml";   logged+=("$(gets)");   stop
+  start "$WORK/unlogged.yaml"; unlogged+=("$(gets)"); stop
+done
+median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR==int((n+1)/2)'; }
+L=$(median "${logged[@]}"); U=$(median "${unlogged[@]}")
+echo "with read records (events/s p50 p99), each run: ${logged[*]}"
+echo "without, each run: ${unlogged[*]}"
+echo "median with: $L"
+echo "median without: $U"
+awk -v l="${L%% *}" -v u="${U%% *}" 'BEGIN{printf "read-record cost: %.1f%% of get throughput\n", (u-l)/u*100}'
