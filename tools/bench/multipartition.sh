@@ -19,31 +19,11 @@ SECONDS_EACH=${SECONDS_EACH:-5}
 PORT=${PORT:-7461}
 REDIS_PORT=${REDIS_PORT:-6461}
 KEYS=${KEYS:-10000}
-OUT=bench-results
-WORK=$(mktemp -d /tmp/eddy-bench-mp.XXXXXX)
-mkdir -p "$OUT"
-RESULTS="$OUT/multipartition.tsv"
-: > "$RESULTS"
-
-[ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --product eddy >/dev/null
-EDDY=.build/release/eddy
-
-SERVER_PID=""
-REDIS_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-record() { # scenario ops_per_sec p50_ms p99_ms note
-  printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
-}
-
-"$EDDY" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 300); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && break; sleep 0.01; done
+source tools/bench/common.sh
+results_file multipartition.tsv
+need_tools wrk=wrk redis-benchmark="redis-server redis-tools"
+build_eddy
+start_eddy - "$WORK/data"
 
 # KEYS reputation scores per table (uniform in 0..1) and KEYS accounts with a large balance.
 python3 - "$PORT" "$KEYS" <<'PY'
@@ -82,7 +62,7 @@ eddy_wrk "eddy fraud_score c=64" fraud 64
 eddy_wrk "eddy fraud_score c=16" fraud 16
 eddy_wrk "eddy transfer (durable) c=16" transfer 16
 eddy_wrk "eddy transfer (durable) c=64" transfer 64
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+stop_eddy
 
 # Redis: the same four-key read as one MGET, at the same concurrency, in the same run.
 mkdir -p "$WORK/redis"

@@ -11,28 +11,16 @@ cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 SECONDS_EACH=${SECONDS_EACH:-5}
 PORT=${PORT:-7462}
-WORK=$(mktemp -d /tmp/eddy-readbench.XXXXXX)
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-tools/setup.sh
-swift build -c release --product eddy >/dev/null
-EDDY=.build/release/eddy
-SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+source tools/bench/common.sh
+need_tools wrk=wrk
+build_eddy
 
 printf 'tables:\n  - name: bench\n' > "$WORK/logged.yaml"
 printf 'storage:\n  logReads: false\ntables:\n  - name: bench\n' > "$WORK/unlogged.yaml"
 
-start() { # config
-  "$EDDY" serve --config "$1" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 500); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0; sleep 0.01; done
-  echo "eddy did not start" >&2; exit 1
-}
-stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 gets() { EDDY_OP=get EDDY_KEYS=100000 wrk -t2 -c64 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT' | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"]}'; }
 
-start "$WORK/logged.yaml"
+start_eddy "$WORK/logged.yaml" "$WORK/data"
 python3 - "$PORT" <<'PY'
 import http.client, json, sys
 conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=60)
@@ -43,12 +31,12 @@ for start in range(1, 100001, 1000):
     assert reply.status == 200
 PY
 gets > /dev/null  # warm the caches
-stop
+stop_eddy
 
 logged=(); unlogged=()
 for _ in $(seq 1 "$RUNS"); do
-  start "$WORK/logged.yaml";   logged+=("$(gets)");   stop
-  start "$WORK/unlogged.yaml"; unlogged+=("$(gets)"); stop
+  start_eddy "$WORK/logged.yaml" "$WORK/data";   logged+=("$(gets)");   stop_eddy
+  start_eddy "$WORK/unlogged.yaml" "$WORK/data"; unlogged+=("$(gets)"); stop_eddy
 done
 median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR==int((n+1)/2)'; }
 L=$(median "${logged[@]}"); U=$(median "${unlogged[@]}")

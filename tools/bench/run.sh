@@ -16,51 +16,10 @@ RUNS=${RUNS:-3}
 SECONDS_EACH=${SECONDS_EACH:-5}
 PORT=${PORT:-7460}
 REDIS_PORT=${REDIS_PORT:-6460}
-OUT=bench-results
-WORK=$(mktemp -d /tmp/eddy-bench.XXXXXX)
-mkdir -p "$OUT"
-RESULTS="$OUT/results.tsv"
-: > "$RESULTS"
-
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v redis-benchmark >/dev/null || need+=(redis-server redis-tools)
-command -v db_bench >/dev/null || need+=(rocksdb-tools)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-tools/setup.sh
-swift build -c release --product eddy >/dev/null
-EDDY=.build/release/eddy
-
-SERVER_PID=""
-REDIS_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-record() { # scenario ops_per_sec p50_ms p99_ms note
-  printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
-}
-
-start_eddy() { # config-file data-dir
-  "$EDDY" serve --config "$1" --data-dir "$2" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0
-    sleep 0.01
-  done
-  echo "eddy did not start: $(cat "$WORK/server.out")" >&2; exit 1
-}
-
-stop_eddy() {
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
+source tools/bench/common.sh
+results_file results.tsv
+need_tools wrk=wrk redis-benchmark="redis-server redis-tools" db_bench=rocksdb-tools
+build_eddy
 
 # One wrk scenario, RUNS times; records the median run by events/s.
 eddy_wrk() { # name op batch connections [keys]

@@ -19,33 +19,12 @@ RATE=${RATE:-1000}
 SECONDS_EACH=${SECONDS_EACH:-5}
 PORT=${PORT:-7461}
 REDIS_PORT=${REDIS_PORT:-6461}
-OUT=bench-results
-WORK=$(mktemp -d /tmp/eddy-subbench.XXXXXX)
-mkdir -p "$OUT"
-RESULTS="$OUT/subscriptions.tsv"
-: > "$RESULTS"
-
-need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v wrk >/dev/null || need+=(wrk)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-tools/setup.sh
-swift build -c release --product eddy >/dev/null
-EDDY=.build/release/eddy
+source tools/bench/common.sh
+results_file subscriptions.tsv
+need_tools redis-server=redis-server wrk=wrk curl=curl
+build_eddy
 # 10,000 subscriber connections need as many file descriptors, in the tool and the server.
 ulimit -n "$(ulimit -Hn)"
-
-SERVER_PID=""
-REDIS_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 cat > "$WORK/eddy.yaml" <<YAML
 subscriptions:
@@ -59,9 +38,7 @@ tables:
   - name: bench_watched
 YAML
 
-"$EDDY" serve --config "$WORK/eddy.yaml" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 500); do grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && break; sleep 0.01; done
+start_eddy "$WORK/eddy.yaml" "$WORK/data"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 > "$WORK/redis.out" 2>&1 &
 REDIS_PID=$!
 sleep 0.5

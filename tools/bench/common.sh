@@ -1,0 +1,61 @@
+# Shared by the load tool's scripts (tools/bench/*.sh), which source it after setting PORT:
+# a scratch directory, clean-up of every process they start, missing packages, the release
+# build, starting and stopping `eddy serve` on 127.0.0.1, and the results file.
+
+WORK=$(mktemp -d /tmp/eddy-bench.XXXXXX)
+SERVER_PID=""
+REDIS_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# need_tools COMMAND=PACKAGE...: installs the Debian packages of the commands that are missing.
+need_tools() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null || missing+=(${pair#*=})
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Builds the release `eddy` (SKIP_BUILD=1 uses the one already built) and sets EDDY.
+build_eddy() {
+  tools/setup.sh
+  [ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --product eddy >/dev/null
+  EDDY=.build/release/eddy
+}
+
+# Results go to bench-results/NAME, which git ignores.
+results_file() { # name
+  mkdir -p bench-results
+  RESULTS="bench-results/$1"
+  : > "$RESULTS"
+}
+
+record() { # scenario ops_per_sec p50_ms p99_ms note
+  printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
+}
+
+start_eddy() { # config-file (or - for the embedded default) data-dir
+  local config=()
+  [ "$1" != "-" ] && config=(--config "$1")
+  "$EDDY" serve "${config[@]}" --data-dir "$2" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 500); do
+    grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "eddy did not start: $(cat "$WORK/server.out")" >&2
+  exit 1
+}
+
+stop_eddy() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
