@@ -172,7 +172,8 @@ final class PartitionWorker: Sendable {
         let replies = handled.flatMap(\.group.replies)
         // Subscribers get a round once it is durable: only synced rounds carry changes and
         // attachments (reads alone are not synced and give subscribers nothing).
-        if needsSync || durability == .async {
+        let feeding = (needsSync || durability == .async) && feed.isWanted
+        if feeding {
             for (partition, group) in handled {
                 guard let last = group.lastOffset else { continue }
                 feed.append(FeedEntry(partition: partition, lastOffset: last, items: group.feed, ticket: durability == .sync ? ticket : nil))
@@ -188,7 +189,7 @@ final class PartitionWorker: Sendable {
             defer { durabilitySlots.signal() }
             switch result {
             case .success:
-                if needsSync { feed.markDurable(ticket) }
+                if feeding { feed.markDurable(ticket) }
                 for (item, reply) in replies { item.reply(reply) }
             case .failure(let error):
                 let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")

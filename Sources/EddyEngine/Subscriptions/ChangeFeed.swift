@@ -43,6 +43,11 @@ final class ChangeFeed: @unchecked Sendable {
         finished.wait()
     }
 
+    /// Whether any subscription is open. With none, workers hand over nothing: a subscription
+    /// that attaches later only needs changes after its own subscribe event, which comes
+    /// through the feed itself, and one that resumes reads the log.
+    var isWanted: Bool { hub.count > 0 }
+
     /// Queues a committed group (worker thread, right after its commit).
     func append(_ entry: FeedEntry) {
         var entry = entry
@@ -66,7 +71,8 @@ final class ChangeFeed: @unchecked Sendable {
         defer { condition.unlock() }
         if ticket > durable {
             durable = ticket
-            condition.signal()
+            // Wake the feed thread only if something waits for this.
+            if head < queue.count { condition.signal() }
         }
     }
 

@@ -45,6 +45,8 @@ final class SubscriptionHub: Sendable {
     }
 
     private let state: Mutex<State>
+    /// How many subscriptions are registered, readable without the lock (workers ask it per round).
+    private let registeredCount = Atomic<Int>(0)
     private let store: any LogStore
     let subscriptionsMax: Int
     private let catchUpQueue = CatchUpQueue()
@@ -103,6 +105,7 @@ final class SubscriptionHub: Sendable {
             let handle = state.nextHandle
             state.nextHandle += 1
             let subscription = make(handle)
+            registeredCount.add(1, ordering: .relaxed)
             state.registered[handle] = Registered(subscription: subscription, cursors: Dictionary(uniqueKeysWithValues: subscription.partitions.map { ($0, .pending) }))
             if let key = subscription.key {
                 state.byKey[subscription.table, default: [:]][key, default: []].insert(handle)
@@ -117,13 +120,14 @@ final class SubscriptionHub: Sendable {
     /// Stops delivering to `subscription`. Harmless if it already ended.
     func remove(_ subscription: Subscription) {
         state.withLock { state in
-            Self.remove(subscription.handle, from: &state)
+            remove(subscription.handle, from: &state)
         }
     }
 
-    private static func remove(_ handle: UInt64, from state: inout State) {
+    private func remove(_ handle: UInt64, from state: inout State) {
         guard let registered = state.registered.removeValue(forKey: handle) else { return }
         let subscription = registered.subscription
+        registeredCount.subtract(1, ordering: .relaxed)
         if let key = subscription.key {
             state.byKey[subscription.table]?[key]?.remove(handle)
             if state.byKey[subscription.table]?[key]?.isEmpty == true { state.byKey[subscription.table]?[key] = nil }
@@ -142,13 +146,13 @@ final class SubscriptionHub: Sendable {
     /// Ends `handle` with `error`: removed, and told so (the message is forced into its outbox).
     private func end(_ handle: UInt64, _ error: EddyError) {
         let subscription: Subscription? = state.withLock { state in
-            defer { Self.remove(handle, from: &state) }
+            defer { remove(handle, from: &state) }
             return state.registered[handle]?.subscription
         }
         subscription?.outbox.offer([.ended(subscription: subscription!.id, error)], force: true)
     }
 
-    var count: Int { state.withLock { $0.registered.count } }
+    var count: Int { registeredCount.load(ordering: .relaxed) }
 
     // MARK: Dispatching the feed
 
