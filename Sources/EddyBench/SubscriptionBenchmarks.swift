@@ -67,40 +67,48 @@ public enum SubscriptionBenchmarks {
         }
     }
 
+    /// The one shape of every run: open the subscriptions, write, wait for the deliveries,
+    /// then report (and read the server's RSS, if asked, while everything is still open).
+    private static func measure(
+        target: String, subscriptions: Int, deliveriesPerWrite: Int, serverPID: Int32? = nil,
+        open subscribe: @escaping @Sendable (Int, LatencyRecorder) async throws -> any Channel,
+        write: () async throws -> Int
+    ) async throws -> Report {
+        let recorder = LatencyRecorder()
+        let opening = ContinuousClock.now
+        let channels = try await open(subscriptions) { index in try await subscribe(index, recorder) }
+        let subscribeSeconds = (ContinuousClock.now - opening).seconds
+        let start = ContinuousClock.now
+        let writes = try await write()
+        try await drain(recorder, expected: writes * deliveriesPerWrite)
+        let elapsed = (ContinuousClock.now - start).seconds
+        let rss = serverPID.flatMap(residentMiB)
+        for channel in channels { channel.close(promise: nil) }
+        return Report(target: target, subscribers: subscriptions, writes: writes, delivered: recorder.count, seconds: elapsed,
+                      deliveredPerSecond: Double(recorder.count) / elapsed, p50Millis: recorder.percentileMillis(50),
+                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds, serverRSSMiB: rss)
+    }
+
     /// One Eddy key with `subscribers` SSE subscriptions, written by `writers` concurrent puts.
     public static func eddyFanOut(url: String, table: String, subscribers: Int, writers: Int, seconds: Double) async throws -> Report {
         let (host, port) = try hostPort(url)
         let key = "fanout-\(UInt32.random(in: 0...UInt32.max))"
-        let recorder = LatencyRecorder()
-        let opening = ContinuousClock.now
-        let channels = try await open(subscribers) { _ in try await Subscribers.eddy(host: host, port: port, table: table, key: key, recorder: recorder) }
-        let subscribeSeconds = (ContinuousClock.now - opening).seconds
-        let start = ContinuousClock.now
-        let writes = try await Publishers.eddy(url: url, table: table, keys: [key], concurrency: writers, rate: nil, duration: .seconds(seconds))
-        try await drain(recorder, expected: writes * subscribers)
-        let elapsed = (ContinuousClock.now - start).seconds
-        for channel in channels { channel.close(promise: nil) }
-        return Report(target: "eddy", subscribers: subscribers, writes: writes, delivered: recorder.count, seconds: elapsed,
-                      deliveredPerSecond: Double(recorder.count) / elapsed, p50Millis: recorder.percentileMillis(50),
-                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds)
+        return try await measure(target: "eddy", subscriptions: subscribers, deliveriesPerWrite: subscribers) { _, recorder in
+            try await Subscribers.eddy(host: host, port: port, table: table, key: key, recorder: recorder)
+        } write: {
+            try await Publishers.eddy(url: url, table: table, keys: [key], concurrency: writers, rate: nil, duration: .seconds(seconds))
+        }
     }
 
     /// The same with Redis pub/sub: `subscribers` connections on one channel, PUBLISH with
     /// `writers` commands in flight.
     public static func redisFanOut(host: String, port: Int, subscribers: Int, writers: Int, seconds: Double) async throws -> Report {
         let channelName = "fanout-\(UInt32.random(in: 0...UInt32.max))"
-        let recorder = LatencyRecorder()
-        let opening = ContinuousClock.now
-        let channels = try await open(subscribers) { _ in try await Subscribers.redis(host: host, port: port, channelName: channelName, recorder: recorder) }
-        let subscribeSeconds = (ContinuousClock.now - opening).seconds
-        let start = ContinuousClock.now
-        let writes = try await Publishers.redis(host: host, port: port, channelName: channelName, window: writers, duration: .seconds(seconds))
-        try await drain(recorder, expected: writes * subscribers)
-        let elapsed = (ContinuousClock.now - start).seconds
-        for channel in channels { channel.close(promise: nil) }
-        return Report(target: "redis", subscribers: subscribers, writes: writes, delivered: recorder.count, seconds: elapsed,
-                      deliveredPerSecond: Double(recorder.count) / elapsed, p50Millis: recorder.percentileMillis(50),
-                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds)
+        return try await measure(target: "redis", subscriptions: subscribers, deliveriesPerWrite: subscribers) { _, recorder in
+            try await Subscribers.redis(host: host, port: port, channelName: channelName, recorder: recorder)
+        } write: {
+            try await Publishers.redis(host: host, port: port, channelName: channelName, window: writers, duration: .seconds(seconds))
+        }
     }
 
     /// `subscriptions` SSE subscriptions to distinct keys; `rate` puts per second to them in turn.
@@ -108,19 +116,11 @@ public enum SubscriptionBenchmarks {
         let (host, port) = try hostPort(url)
         let run = UInt32.random(in: 0...UInt32.max)
         let keys = (0..<subscriptions).map { "many-\(run)-\($0)" }
-        let recorder = LatencyRecorder()
-        let opening = ContinuousClock.now
-        let channels = try await open(subscriptions) { index in try await Subscribers.eddy(host: host, port: port, table: table, key: keys[index], recorder: recorder) }
-        let subscribeSeconds = (ContinuousClock.now - opening).seconds
-        let start = ContinuousClock.now
-        let writes = try await Publishers.eddy(url: url, table: table, keys: keys.shuffled(), concurrency: 16, rate: rate, duration: .seconds(seconds))
-        try await drain(recorder, expected: writes)
-        let elapsed = (ContinuousClock.now - start).seconds
-        let rss = serverPID.flatMap(residentMiB)
-        for channel in channels { channel.close(promise: nil) }
-        return Report(target: "eddy", subscribers: subscriptions, writes: writes, delivered: recorder.count, seconds: elapsed,
-                      deliveredPerSecond: Double(recorder.count) / elapsed, p50Millis: recorder.percentileMillis(50),
-                      p99Millis: recorder.percentileMillis(99), subscribeSeconds: subscribeSeconds, serverRSSMiB: rss)
+        return try await measure(target: "eddy", subscriptions: subscriptions, deliveriesPerWrite: 1, serverPID: serverPID) { index, recorder in
+            try await Subscribers.eddy(host: host, port: port, table: table, key: keys[index], recorder: recorder)
+        } write: {
+            try await Publishers.eddy(url: url, table: table, keys: keys.shuffled(), concurrency: 16, rate: rate, duration: .seconds(seconds))
+        }
     }
 
     /// VmRSS of a process, from /proc (Linux).

@@ -16,9 +16,12 @@ final class AppliedOffsets: Sendable {
     }
 
     private let slots: [Slot]
+    /// How long an `after` wait may take (`afterTimeoutSeconds`).
+    private let timeout: Duration
 
-    init(partitions: Int) {
+    init(partitions: Int, timeout: Duration) {
         slots = (0..<partitions).map { _ in Slot() }
+        self.timeout = timeout
     }
 
     func applied(_ partition: Int) -> UInt64 {
@@ -37,7 +40,7 @@ final class AppliedOffsets: Sendable {
     }
 
     /// Returns once `position` is applied everywhere it names, or throws `after_timeout`.
-    func wait(until position: Position, timeout: Duration) async throws(EddyError) {
+    func wait(until position: Position) async throws(EddyError) {
         // One deadline for the whole position, however many partitions it names.
         let deadline = ContinuousClock.now + timeout
         for (partition, target) in position.offsets {
@@ -50,7 +53,7 @@ final class AppliedOffsets: Sendable {
                     group.addTask { try await self.waitOne(partition, target) }
                     group.addTask {
                         try await Task.sleep(until: deadline)
-                        throw EddyError(.afterTimeout, "partition \(partition) did not reach offset \(target) within \(timeout)")
+                        throw EddyError(.afterTimeout, "partition \(partition) did not reach offset \(target) within \(self.timeout)")
                     }
                     try await group.next()
                     group.cancelAll()

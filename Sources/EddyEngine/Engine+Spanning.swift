@@ -34,7 +34,7 @@ extension Engine {
         var event = original
         if let after = event.after, !after.isEmpty {
             do {
-                try await applied.wait(until: after, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
+                try await applied.wait(until: after)
             } catch {
                 return .failure(error, id: event.id)
             }

@@ -45,7 +45,7 @@ public final class Engine: Sendable {
         }
         epoch = try Self.startEpoch(database, partitions: configuration.partitions)
         store = EmbeddedLogStore(database: database)
-        applied = AppliedOffsets(partitions: configuration.partitions)
+        applied = AppliedOffsets(partitions: configuration.partitions, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
         hub = SubscriptionHub(partitions: configuration.partitions, store: store, subscriptionsMax: configuration.subscriptions.max)
         feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
@@ -153,7 +153,7 @@ public final class Engine: Sendable {
         let after = events.reduce(Position()) { $0.merged(with: $1.after ?? Position()) }
         if !after.isEmpty {
             do {
-                try await applied.wait(until: after, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
+                try await applied.wait(until: after)
             } catch {
                 for (index, event) in events.enumerated() where event.after != nil {
                     results[index] = .failure(error, id: event.id)
@@ -266,7 +266,7 @@ public final class Engine: Sendable {
         }
         if let after = event.after {
             do {
-                try await applied.wait(until: after, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
+                try await applied.wait(until: after)
             } catch {
                 return .failure(error)
             }
@@ -310,7 +310,7 @@ public final class Engine: Sendable {
 
     /// Per-subscription lag and totals, for `/metrics`.
     public func subscriptionLags() -> [SubscriptionLag] {
-        hub.lags().map { SubscriptionLag(subscription: $0.subscription, records: $0.records, catchingUp: $0.catchingUp, buffered: $0.buffered, delivered: $0.delivered) }
+        hub.lags()
     }
 
     public var subscriptionTotals: (open: Int, delivered: UInt64, stalls: UInt64) {

@@ -350,8 +350,7 @@ final class SubscriptionHub: Sendable {
         }
     }
 
-    typealias Lag = SubscriptionLag
-    func lags() -> [Lag] {
+    func lags() -> [SubscriptionLag] {
         state.withLock { state in
             state.registered.values.map { registered in
                 var records: UInt64 = 0
@@ -361,7 +360,7 @@ final class SubscriptionHub: Sendable {
                     records += state.published[q] > through ? state.published[q] - through : 0
                     if case .catchingUp = registered.cursors[q] { catchingUp = true }
                 }
-                return Lag(subscription: registered.subscription.id, records: records, catchingUp: catchingUp,
+                return SubscriptionLag(subscription: registered.subscription.id, records: records, catchingUp: catchingUp,
                            buffered: registered.subscription.outbox.depth, delivered: registered.delivered)
             }
         }
