@@ -16,19 +16,23 @@ extension EddyClient {
 
     /// Calls a declared procedure and returns the HTTP status and result, whose `outcome`
     /// is the recorded outcome (`status` applied or rejected, `stages`, `error`).
-    public func call(_ procedure: String, input: JSON, id: String? = nil) async throws -> (status: Int, result: JSON) {
-        try await send(Self.callEvent(procedure, input: input, id: id))
+    /// - Parameter after: a position token (from an earlier result) the call must run after,
+    ///   in every partition it reads: this is how causal order crosses partitions.
+    public func call(_ procedure: String, input: JSON, id: String? = nil, after: String? = nil) async throws -> (status: Int, result: JSON) {
+        try await send(Self.callEvent(procedure, input: input, id: id, after: after))
     }
 
-    public static func queryEvent(_ name: String, input: JSON, id: String?) -> JSON {
+    public static func queryEvent(_ name: String, input: JSON, id: String?, after: String? = nil) -> JSON {
         var object: [String: JSON] = ["op": "query", "query": .string(name), "input": input]
         if let id { object["id"] = .string(id) }
+        if let after { object["after"] = .string(after) }
         return .object(object)
     }
 
-    public static func callEvent(_ procedure: String, input: JSON, id: String?) -> JSON {
+    public static func callEvent(_ procedure: String, input: JSON, id: String?, after: String? = nil) -> JSON {
         var object: [String: JSON] = ["op": "call", "procedure": .string(procedure), "input": input]
         if let id { object["id"] = .string(id) }
+        if let after { object["after"] = .string(after) }
         return .object(object)
     }
 }

@@ -99,6 +99,14 @@ extension Expression {
                 }
             }
             return .string(text)
+        case .keys:
+            switch try arguments[0].evaluate(in: scope) {
+            case .null: return .array([])
+            case .object(let object):
+                // Sorted, so the same document gives the same list on every run and replay.
+                return .array(object.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map(JSON.string))
+            case let other: throw EvaluationError("keys needs an object, not \(other.typeName)")
+            }
         }
     }
 

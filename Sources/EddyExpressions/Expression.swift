@@ -27,12 +27,14 @@ public indirect enum Expression: Sendable, Equatable {
     /// The built-in functions. `if` evaluates only the branch it picks.
     public enum Function: String, Sendable, CaseIterable {
         case min, max, abs, concat
+        /// The names of an object's fields, sorted by their UTF-8 bytes; `keys(null)` is `[]`.
+        case keys
         case `if`
 
         var arity: ClosedRange<Int> {
             switch self {
             case .min, .max: 1...16
-            case .abs: 1...1
+            case .abs, .keys: 1...1
             case .concat: 1...16
             case .if: 3...3
             }

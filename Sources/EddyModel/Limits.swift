@@ -18,6 +18,9 @@ public struct Limits: Sendable, Equatable {
     public var scanLimitDefault: Int = 100
     /// Most request IDs one event may name in `causedBy`.
     public var causedByMax: Int = 64
+    /// Most puts one procedure call may `deliver` (one per element of its list); a longer
+    /// list rejects the call with `batch_too_large`, before any of it is written.
+    public var deliveriesMax: Int = 1000
     /// Most documents a subscription's snapshot may hold; a bigger one is refused with
     /// `snapshot_too_large` (subscribe to a narrower prefix, or resume `from` a cursor).
     public var subscriptionSnapshotMax: Int = 10_000

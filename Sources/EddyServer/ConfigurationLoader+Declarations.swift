@@ -55,9 +55,13 @@ struct DeclarationReader {
                 throw reader.error(body, "\(what) needs 'stages', a non-empty list")
             }
             var stages: [ProcedureDeclaration.Stage] = []
-            for stageNode in list {
+            for (index, stageNode) in list.enumerated() {
                 let stage = try self.stage(stageNode, what: what)
                 guard !stages.contains(where: { $0.name == stage.name }) else { throw reader.error(stageNode, "\(what) has two stages named '\(stage.name)'") }
+                // Deliveries cannot be undone, so only a stage after which nothing can reject the call has them.
+                if stage.deliver != nil, index != list.count - 1 {
+                    throw reader.error(stageNode, "\(what), stage '\(stage.name)': only the last stage can 'deliver', since deliveries are never undone")
+                }
                 stages.append(stage)
             }
             guard declarations.procedures[name] == nil else { throw reader.error(nameNode, "\(what) is declared twice") }
@@ -66,7 +70,7 @@ struct DeclarationReader {
     }
 
     private func stage(_ node: Node, what procedure: String) throws(ConfigurationError) -> ProcedureDeclaration.Stage {
-        let fields = try reader.mapping(node, allowed: ["name", "at", "read", "require", "write", "undo"])
+        let fields = try reader.mapping(node, allowed: ["name", "at", "read", "require", "write", "undo", "deliver"])
         guard let nameNode = fields["name"] else { throw reader.error(node, "a stage of \(procedure) needs a name") }
         let name = try identifier(nameNode)
         guard name != "outcome", !name.hasPrefix("undo-") else {
@@ -101,7 +105,26 @@ struct DeclarationReader {
         }
         let writes = try self.writes(fields["write"], what: "\(what), write", scope: scope)
         let undo = try self.writes(fields["undo"], what: "\(what), undo", scope: ["input"])
-        return ProcedureDeclaration.Stage(name: name, at: at, reads: reads, checks: checks, writes: writes, undo: undo)
+        let deliver = try fields["deliver"].map { (node: Node) throws(ConfigurationError) in try delivery(node, what: "\(what), deliver", scope: scope) }
+        return ProcedureDeclaration.Stage(name: name, at: at, reads: reads, checks: checks, writes: writes, undo: undo, deliver: deliver)
+    }
+
+    /// `deliver: { each: LIST, as: NAME, to: { table, key }, value: TEMPLATE }`.
+    private func delivery(_ node: Node, what: String, scope: Set<String>) throws(ConfigurationError) -> ProcedureDeclaration.Delivery {
+        let fields = try reader.mapping(node, allowed: ["each", "as", "to", "value"])
+        guard let eachNode = fields["each"], let asNode = fields["as"], let toNode = fields["to"], let valueNode = fields["value"] else {
+            throw reader.error(node, "\(what) needs 'each' (a list), 'as' (the name of an element), 'to' (table and key) and 'value'")
+        }
+        let element = try identifier(asNode)
+        guard !scope.contains(element) else { throw reader.error(asNode, "\(what): 'as: \(element)' would hide a name already in scope; rename it") }
+        let each = try expression(eachNode, what: "\(what), each", scope: scope)
+        let to = try reader.mapping(toNode, allowed: ["table", "key"])
+        guard let tableNode = to["table"], let keyNode = to["key"] else { throw reader.error(toNode, "\(what): 'to' needs 'table' and 'key'") }
+        let inner = scope.union([element])
+        return ProcedureDeclaration.Delivery(
+            each: each, element: element, table: try table(tableNode),
+            key: try expression(keyNode, what: "\(what), key", scope: inner), value: try template(valueNode, what: "\(what), value", scope: inner)
+        )
     }
 
     private func writes(_ node: Node?, what: String, scope: Set<String>) throws(ConfigurationError) -> [ProcedureDeclaration.Write] {

@@ -10,9 +10,10 @@ struct Query: AsyncParsableCommand {
     @Argument(help: "The query's name, as declared in the configuration.") var name: String
     @Argument(help: "The query's input, as a JSON object.") var json: String
     @Option(help: "Request ID: a retry with the same ID returns the first answer.") var id: String?
+    @Option(help: "A position token: the lookups see at least the writes it names.") var after: String?
 
     func run() async throws {
-        try await Output.perform(options, EddyClient.queryEvent(name, input: try Output.json(json, what: "input"), id: id))
+        try await Output.perform(options, EddyClient.queryEvent(name, input: try Output.json(json, what: "input"), id: id, after: after))
     }
 }
 
@@ -25,8 +26,9 @@ struct Call: AsyncParsableCommand {
     @Argument(help: "The procedure's name, as declared in the configuration.") var procedure: String
     @Argument(help: "The procedure's input, as a JSON object.") var json: String
     @Option(help: "Request ID: the call applies once however often it is sent, and a retry returns its outcome.") var id: String?
+    @Option(help: "A position token, e.g. from an earlier write: every stage of the call sees at least the writes it names.") var after: String?
 
     func run() async throws {
-        try await Output.perform(options, EddyClient.callEvent(procedure, input: try Output.json(json, what: "input"), id: id))
+        try await Output.perform(options, EddyClient.callEvent(procedure, input: try Output.json(json, what: "input"), id: id, after: after))
     }
 }

@@ -82,6 +82,38 @@ import Testing
                 write:
                   - { op: get, table: accounts, key: input.a }
         """, "decl.yaml:13", "a write's op must be"),
+        ("""
+        procedures:
+          p:
+            input: { a: string }
+            outcomes: transfers
+            stages:
+              - name: one
+                at: { table: accounts, key: input.a }
+                deliver: { each: "keys(input)", as: u, to: { table: users, key: u }, value: 1 }
+              - name: two
+                at: { table: accounts, key: input.a }
+        """, "decl.yaml:10", "only the last stage can 'deliver'"),
+        ("""
+        procedures:
+          p:
+            input: { a: string }
+            outcomes: transfers
+            stages:
+              - name: one
+                at: { table: accounts, key: input.a }
+                deliver: { each: "keys(input)", as: u, to: { table: users, key: v }, value: 1 }
+        """, "decl.yaml:12", "'v' is not defined here"),
+        ("""
+        procedures:
+          p:
+            input: { a: string }
+            outcomes: transfers
+            stages:
+              - name: one
+                at: { table: accounts, key: input.a }
+                deliver: { each: "keys(input)", as: input, to: { table: users, key: input.a }, value: 1 }
+        """, "decl.yaml:12", "is not a valid name"),
     ])
     func declarationErrors_nameFileLineAndReason(declarations: String, location: String, reason: String) {
         let message = loadError(Self.tables + "\n" + declarations)

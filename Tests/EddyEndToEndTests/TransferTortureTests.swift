@@ -47,32 +47,6 @@ extension MultiPartitionLoadTests {
             var count: Int { outcomes.withLock { $0.count } }
         }
 
-        /// Sends a call until the server gives its outcome: through connection failures while
-        /// the server is down, `call_pending`, and `overloaded`, always with the same ID.
-        static func callUntilAnswered(_ transfer: Transfer, server: ServerProcess, deadline: ContinuousClock.Instant) async throws -> JSON {
-            var client: EddyClient? = nil
-            defer { if let client { Task { await client.close() } } }
-            while ContinuousClock.now < deadline {
-                do {
-                    if client == nil { client = try EddyClient(url: server.url) }
-                    let (_, result) = try await client!.call("transfer", input: transfer.input, id: transfer.id)
-                    if let outcome = result["outcome"] { return outcome }
-                    let code = result["error"]?["code"]?.stringValue ?? ""
-                    guard ["call_pending", "overloaded", "shutting_down", "partition_unavailable"].contains(code) else {
-                        throw ServerProcess.Failure("transfer \(transfer.id) failed: \(result.serializedString)")
-                    }
-                } catch let error as ServerProcess.Failure {
-                    throw error
-                } catch {
-                    // The server is down or restarting: reconnect to wherever it listens next.
-                    if let open = client { await open.close() }
-                    client = nil
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            throw ServerProcess.Failure("transfer \(transfer.id) got no outcome before the deadline")
-        }
-
         @Test func transfers_underLoad_killedTwice_conserveMoneyAndApplyEachRequestOnce() async throws {
             let server = try ServerProcess(config: nil)
             try server.start()
@@ -97,10 +71,10 @@ extension MultiPartitionLoadTests {
                 for worker in 0..<Self.clients {
                     group.addTask {
                         for index in stride(from: worker, to: plan.count, by: Self.clients) {
-                            let outcome = try await Self.callUntilAnswered(plan[index], server: server, deadline: deadline)
+                            let outcome = try await server.callUntilAnswered("transfer", input: plan[index].input, id: plan[index].id, deadline: deadline)
                             told.record(plan[index].id, outcome)
                             if resend.contains(index) {
-                                told.record(plan[index].id, try await Self.callUntilAnswered(plan[index], server: server, deadline: deadline))
+                                told.record(plan[index].id, try await server.callUntilAnswered("transfer", input: plan[index].input, id: plan[index].id, deadline: deadline))
                             }
                         }
                     }

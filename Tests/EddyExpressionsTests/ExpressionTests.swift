@@ -58,6 +58,13 @@ import Testing
         #expect(throws: EvaluationError.self) { try value("abs('x')") }
     }
 
+    @Test func keys_listAnObjectsFieldsSorted_andNullAsEmpty() throws {
+        let scope: [String: JSON] = ["friends": ["carol": true, "bob": true, "Zed": false], "none": .null, "n": 3]
+        #expect(try value("keys(friends)", scope) == .array(["Zed", "bob", "carol"]))
+        #expect(try value("keys(none)", scope) == .array([]))
+        #expect(throws: EvaluationError("keys needs an object, not number")) { try value("keys(n)", scope) }
+    }
+
     @Test func evaluationErrors_areDeterministic() throws {
         #expect(throws: EvaluationError("division by zero")) { try value("1 / 0") }
         #expect(throws: EvaluationError("+ needs a number, not string")) { try value("1 + 'a'") }

@@ -117,14 +117,39 @@ public struct ProcedureDeclaration: Sendable {
         public var writes: [Write]
         /// Writes that undo `writes`, run if a later stage is rejected.
         public var undo: [Write]
+        /// Puts sent to other partitions once the call is applied (only the last stage has them).
+        public var deliver: Delivery?
 
-        public init(name: String, at: Lookup, reads: [Lookup], checks: [Check], writes: [Write], undo: [Write]) {
+        public init(name: String, at: Lookup, reads: [Lookup], checks: [Check], writes: [Write], undo: [Write], deliver: Delivery? = nil) {
             self.name = name
             self.at = at
             self.reads = reads
             self.checks = checks
             self.writes = writes
             self.undo = undo
+            self.deliver = deliver
+        }
+    }
+
+    /// A fan-out of puts from the last stage: one per element of a list computed from what the
+    /// stage read (a user's friends, say), each to whichever partition owns its key. They
+    /// leave through the outbox in the stage's own batch, so each lands exactly once, and
+    /// they are decided from the stage's partition as it stood at that point of its log.
+    public struct Delivery: Sendable {
+        /// The list, evaluated in the stage's scope (input and reads).
+        public var each: Expression
+        /// The name each element is bound to in `key` and `value`.
+        public var element: String
+        public var table: String
+        public var key: Expression
+        public var value: ValueTemplate
+
+        public init(each: Expression, element: String, table: String, key: Expression, value: ValueTemplate) {
+            self.each = each
+            self.element = element
+            self.table = table
+            self.key = key
+            self.value = value
         }
     }
 

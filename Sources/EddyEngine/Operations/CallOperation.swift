@@ -41,7 +41,8 @@ enum CallOperation {
             return Handled(outcome: .applied(changes), answer: nil, emits: [call.next(afterUndoOf: progress.stage, progress)])
         }
 
-        let result: Result<[Change], EddyError>
+        var result: Result<[Change], EddyError>
+        var deliveries: [Emitted] = []
         do {
             if progress.stage == 0 {
                 // Route every stage now, so a call that could not finish is refused before
@@ -60,6 +61,9 @@ enum CallOperation {
                 if !holds { throw EddyError(EddyError.Code(rawValue: check.code), check.reason) }
             }
             result = try run(stage.writes, scope: scope, state: state, context: context)
+            if case .success = result, let delivery = stage.deliver {
+                deliveries = try call.deliveries(delivery, scope: scope, limits: context.limits)
+            }
         } catch let error as EddyError {
             result = .failure(error)
         }
@@ -69,7 +73,7 @@ enum CallOperation {
             let next = progress.stage + 1 < procedure.stages.count
                 ? call.stage(progress.stage + 1, undo: false, progress)
                 : call.outcome(progress, error: nil)
-            return Handled(outcome: .applied(changes), answer: nil, emits: [next])
+            return Handled(outcome: .applied(changes), answer: nil, emits: deliveries + [next])
         case .failure(let error):
             progress.done.append("\(stage.name): rejected")
             progress.error = error
@@ -200,6 +204,41 @@ enum CallOperation {
             // Routing was checked when the call started, so this cannot fail.
             let partition = (try? partition(of: stage.at)) ?? 0
             return Emitted(partition: partition, event: event)
+        }
+
+        /// The puts a `deliver` sends, one per element of its list, each to the partition that
+        /// owns its key. Each ID is derived from the request ID and the element's place, so the
+        /// receiving partition applies a redelivered one once. Every key and value is checked
+        /// here, so a delivery never fails where it lands and the call is never half delivered.
+        func deliveries(_ delivery: ProcedureDeclaration.Delivery, scope: [String: JSON], limits: Limits) throws(EddyError) -> [Emitted] {
+            guard case .array(let elements) = try Self.evaluate(delivery.each, scope) else {
+                throw EddyError(.expressionFailed, "'each' of a delivery to '\(delivery.table)' is not a list")
+            }
+            guard elements.count <= limits.deliveriesMax else {
+                throw EddyError(.batchTooLarge, "a delivery to '\(delivery.table)' would send \(elements.count) puts; the maximum is \(limits.deliveriesMax)")
+            }
+            var scope = scope
+            var emitted: [Emitted] = []
+            for (index, element) in elements.enumerated() {
+                scope[delivery.element] = element
+                let key = try Self.key(delivery.key, table: delivery.table, scope, partition: nil, partitioner)
+                guard key.utf8.count <= limits.keyBytesMax else {
+                    throw EddyError(.keyTooLong, "a delivery to '\(delivery.table)' has a key of \(key.utf8.count) bytes; the maximum is \(limits.keyBytesMax)")
+                }
+                let value: JSON
+                do {
+                    value = try delivery.value.evaluate(in: scope)
+                } catch {
+                    throw EddyError(.expressionFailed, "value of a delivery to '\(delivery.table)': \(error.reason)")
+                }
+                let size = value.serialized().count
+                guard size <= limits.valueBytesMax else {
+                    throw EddyError(.valueTooLarge, "a delivery to '\(delivery.table)' would store \(size) bytes; the maximum is \(limits.valueBytesMax)")
+                }
+                let event = Event(id: Event.derivedID(id, "deliver-\(index)"), op: .put, table: delivery.table, key: key, value: value)
+                emitted.append(Emitted(partition: partitioner.partition(table: delivery.table, key: key), event: event))
+            }
+            return emitted
         }
 
         /// After stage `index` was rejected or undone: undo the newest earlier stage that
