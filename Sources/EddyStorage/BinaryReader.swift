@@ -52,6 +52,29 @@ public struct BinaryReader {
         String(decoding: try readBlob(), as: UTF8.self)
     }
 
+    /// What `BinaryWriter.writeVarint` wrote; at most 10 bytes, and no bits beyond 64.
+    public mutating func readVarint() throws(Truncated) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readUInt8()
+            guard shift < 64, shift < 63 || byte <= 1 else { throw Truncated() }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+    }
+
+    public mutating func readShortBlob() throws(Truncated) -> ArraySlice<UInt8> {
+        let count = try readVarint()
+        guard count <= UInt64(remaining) else { throw Truncated() }
+        return try readRaw(count: Int(count))
+    }
+
+    public mutating func readShortString() throws(Truncated) -> String {
+        String(decoding: try readShortBlob(), as: UTF8.self)
+    }
+
     /// The unread remainder.
     public mutating func readRest() -> ArraySlice<UInt8> {
         defer { position = bytes.count }

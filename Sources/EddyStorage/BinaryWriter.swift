@@ -35,4 +35,23 @@ public struct BinaryWriter: Sendable {
     }
 
     public mutating func writeString(_ string: String) { writeBlob(string.utf8) }
+
+    /// An unsigned LEB128 varint: 7 bits a byte, low bits first, so small numbers (lengths,
+    /// counts, offsets) take one or two bytes. Not order-preserving: never use it in keys.
+    public mutating func writeVarint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// A varint length followed by the bytes.
+    public mutating func writeShortBlob(_ blob: some Collection<UInt8>) {
+        writeVarint(UInt64(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+
+    public mutating func writeShortString(_ string: String) { writeShortBlob(string.utf8) }
 }

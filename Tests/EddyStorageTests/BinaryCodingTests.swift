@@ -34,6 +34,30 @@ struct BinaryCodingTests {
         #expect(reader.readRest().isEmpty)
     }
 
+    @Test(arguments: [(UInt64(0), 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (0xFFFF_FFFF, 5), (UInt64.max, 10)])
+    func varint_roundTrips_inTheFewestBytes(value: UInt64, size: Int) throws {
+        var writer = BinaryWriter()
+        writer.writeVarint(value)
+        writer.writeShortString("ok")
+        #expect(writer.bytes.count == size + 3)
+        var reader = BinaryReader(writer.bytes)
+        #expect(try reader.readVarint() == value)
+        #expect(try reader.readShortString() == "ok")
+        #expect(reader.isAtEnd)
+    }
+
+    @Test func varint_damaged_throwsInsteadOfTrapping() {
+        // Eleven continuation bytes: more than 64 bits.
+        var tooLong = BinaryReader([UInt8](repeating: 0xFF, count: 11))
+        #expect(throws: BinaryReader.Truncated.self) { try tooLong.readVarint() }
+        // Cut off mid-varint.
+        var cut = BinaryReader([0x80, 0x80])
+        #expect(throws: BinaryReader.Truncated.self) { try cut.readVarint() }
+        // A length longer than what follows.
+        var short = BinaryReader([0x05, 0x61])
+        #expect(throws: BinaryReader.Truncated.self) { try short.readShortBlob() }
+    }
+
     @Test(arguments: [UInt64.min, 1, 0xFF, 0x100, 0xFFFF_FFFF, 0x1_0000_0000, UInt64.max - 1, UInt64.max])
     func uint64_extremes_roundTrip(value: UInt64) throws {
         var writer = BinaryWriter()
