@@ -72,9 +72,15 @@ public final class Engine: Sendable {
         feed.start()
         let routed = workers
         courier = Courier { work in routed[work.partition % routed.count].submit(work) }
-        try loadDeclarations()
-        workers.forEach { $0.start() }
-        try redeliverOutbox()
+        do {
+            try loadDeclarations()
+            workers.forEach { $0.start() }
+            try redeliverOutbox()
+        } catch {
+            // The threads started above would outlive a failed start and keep the database open.
+            close()
+            throw error
+        }
         logger.info("engine started", metadata: ["partitions": "\(configuration.partitions)", "epoch": "\(epoch)", "data": "\(configuration.dataDirectory)"])
     }
 

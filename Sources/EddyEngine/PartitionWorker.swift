@@ -19,6 +19,7 @@ final class PartitionWorker: Sendable {
     let index: Int
     private let inbox: Inbox<PartitionWork>
     private let health: Mutex<[Int: PartitionHealth]>
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     /// Touched only by the worker thread (and by `init`, before the thread starts).
     /// A nil core is a partition that failed its start-up checks.
@@ -81,6 +82,7 @@ final class PartitionWorker: Sendable {
     }
 
     func start() {
+        started.store(true, ordering: .releasing)
         let thread = Thread { [self] in
             run()
             finished.signal()
@@ -92,7 +94,8 @@ final class PartitionWorker: Sendable {
     /// Stops taking work, finishes what is queued, and returns when the thread has exited.
     func stop() {
         inbox.close()
-        finished.wait()
+        // A worker never started (the engine failed to start) has no thread to wait for.
+        if started.load(ordering: .acquiring) { finished.wait() }
     }
 
     private func run() {

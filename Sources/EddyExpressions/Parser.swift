@@ -1,4 +1,4 @@
-public import EddyModel
+import EddyModel
 
 extension Expression {
     /// Longest expression text accepted, and deepest nesting: a declaration is code the

@@ -63,6 +63,28 @@ import Testing
         try h.restart()
     }
 
+    /// A start that fails late (here: a damaged outbox entry, found after the worker, feed and
+    /// hub threads exist) stops what it started and closes the database, so the same process
+    /// can open the directory again once the damage is dealt with.
+    @Test func start_failingLate_releasesTheDataDirectory() async throws {
+        let h = try EngineHarness()
+        _ = try await h.result(["op": "put", "table": "users", "key": "k", "value": 1])
+        try h.withClosedStore { database, _ in
+            let batch = WriteBatch()
+            batch.put(database.columnFamily(StoreLayout.outbox), key: Array("x/@y".utf8), value: [1, 2, 3])
+            try database.write(batch, sync: true)
+        }
+        #expect(throws: (any Error).self) { _ = try Engine(configuration: h.configuration, logger: Logger(label: "test")) }
+        // Still locked, had the failed start kept RocksDB open.
+        try h.withClosedStore { database, _ in
+            let batch = WriteBatch()
+            batch.delete(database.columnFamily(StoreLayout.outbox), key: Array("x/@y".utf8))
+            try database.write(batch, sync: true)
+        }
+        try h.restart()
+        #expect(try await h.result(["op": "get", "table": "users", "key": "k"])["value"] == 1)
+    }
+
     @Test func fullInbox_answersOverloaded_neverDropsSilently() async throws {
         let h = try EngineHarness {
             $0.inboxEventsMax = 1

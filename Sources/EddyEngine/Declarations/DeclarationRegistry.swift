@@ -1,4 +1,4 @@
-public import EddyModel
+import EddyModel
 import Synchronization
 
 /// Every version of the declarations a server has run with: version 0 is the configuration
