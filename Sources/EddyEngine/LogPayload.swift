@@ -63,6 +63,14 @@ public struct LogPayload: Sendable, Equatable {
         return writer.bytes
     }
 
+    /// The timestamp of an encoded payload, read from its fixed header without decoding the
+    /// rest (the read pruner looks at every record's age, and decodes only the reads it prunes).
+    static func timestampMs(peekingInto bytes: [UInt8]) -> UInt64? {
+        var reader = BinaryReader(bytes)
+        guard (try? reader.readUInt8()) == formatVersion, (try? reader.readUInt32()) != nil else { return nil }
+        return try? reader.readUInt64()
+    }
+
     public struct Damaged: Error, CustomStringConvertible, Sendable {
         public var description: String
     }
