@@ -100,14 +100,13 @@ final class PartitionWorker: Sendable {
     }
 
     private func run() {
-        var nextMaintenance = Date.distantFuture
-        if let maintenanceInterval { nextMaintenance = Date(timeIntervalSinceNow: maintenanceInterval) }
+        var nextMaintenance = maintenanceInterval.map { Date(timeIntervalSinceNow: $0) }
         while true {
             // Take what is queued for all owned partitions, give each partition its events
             // as one group in arrival order, and commit all the groups as one atomic write.
             // Maintenance is due by time, so it runs between rounds, whether work comes or not.
             guard let work = inbox.take(max: groupEventsMax * max(1, cores.count), until: nextMaintenance) else { return }
-            if let maintenanceInterval, Date() >= nextMaintenance {
+            if let maintenanceInterval, let due = nextMaintenance, Date() >= due {
                 // With more due at once, the next step comes right after the next round.
                 nextMaintenance = maintain() ? Date() : Date(timeIntervalSinceNow: maintenanceInterval)
             }
