@@ -1,5 +1,6 @@
 import EddyClient
 import EddyModel
+import EddyServer
 import EddyTestSupport
 import Foundation
 import Testing
@@ -29,6 +30,15 @@ import Testing
         if let config = server.configPath { arguments += ["--config", config] }
         let run = try CLI.run(arguments)
         return (run, try run.lines.map { try JSON(parsing: $0) })
+    }
+
+    @Test func readRecordRetentionSeconds_isReadFromTheConfiguration_andBounded() throws {
+        let thirtyDays = try ConfigurationLoader.load(yaml: "storage:\n  readRecordRetentionSeconds: 2592000\n", source: "t.yaml")
+        #expect(thirtyDays.engine.readRecordRetentionSeconds == 2_592_000)
+        #expect(try ConfigurationLoader.load(yaml: "storage:\n  partitions: 2\n", source: "t.yaml").engine.readRecordRetentionSeconds == 0)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(yaml: "storage:\n  readRecordRetentionSeconds: -1\n", source: "t.yaml")
+        }
     }
 
     @Test func readsPastRetention_answer410ProvenanceExpired_recentReadsAndWritesStill_andAuditIsClean() async throws {

@@ -3,6 +3,7 @@ import EddyLog
 import EddyModel
 import EddyStorage
 import Foundation
+import Logging
 import Testing
 
 /// Audit with log retention: what the removed records derived is folded into the base
@@ -162,6 +163,27 @@ import Testing
         #expect(!partition.stateRederived)
         #expect(partition.stateNotRederivedBecause?.contains("before this data directory kept a base snapshot") == true)
         #expect(partition.recordsVerified == partition.lastOffset - partition.firstOffset + 1)
+    }
+
+    /// A data directory made before the `base` family existed opens (the family is created
+    /// empty), folds on its first truncation, and audits from the snapshot.
+    @Test func dataDirectoryWithoutTheBaseFamily_opens_andGetsASnapshot() async throws {
+        let directory = NSTemporaryDirectory() + "eddy-old-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before = StoreLayout.columnFamilies.filter { $0 != StoreLayout.base }
+        try Database(path: directory, columnFamilies: before).close()
+        var configuration = EngineConfiguration(dataDirectory: directory)
+        configuration.partitions = 1
+        configuration.tables = ["counters"]
+        configuration.retainedRecordsPerPartition = 10
+        let engine = try Engine(configuration: configuration, logger: Logger(label: "test"))
+        for _ in 0..<1100 { _ = await engine.handle(try Event(json: ["op": "incr", "table": "counters", "key": "c", "field": "n"], limits: Limits())) }
+        engine.close()
+        let scratch = NSTemporaryDirectory() + "eddy-audit-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let report = try Auditor.audit(dataDirectory: directory, scratchDirectory: scratch)
+        #expect(report.isClean, "\(report.partitions.flatMap(\.problems))")
+        #expect(report.partitions[0].stateRederivedFrom?.hasPrefix("a verified snapshot") == true)
     }
 
     /// Partition 0's `declare` records register declaration versions; once retention removed
