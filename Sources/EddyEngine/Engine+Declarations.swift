@@ -6,19 +6,7 @@ import EddyStorage
 extension Engine {
     /// At start-up: every version recorded so far, in order.
     func loadDeclarations() throws {
-        let range = StoreLayout.stateRange(partition: 0, table: DeclareOperation.table, prefix: "")
-        var recorded: [(UInt64, String)] = []
-        try database.scan(database.columnFamily(StoreLayout.state), from: range.start, to: range.end) { key, value in
-            let versionKey = StoreLayout.documentKey(fromStateKey: key, tableLength: DeclareOperation.table.utf8.count)
-            guard let version = UInt64(versionKey), let stored = StoredValue(encoded: Array(value)),
-                  let source = (try? JSON(parsing: stored.json, maxDepth: 8))?["source"]?.stringValue
-            else {
-                throw DamagedState(partition: 0, table: DeclareOperation.table, key: versionKey)
-            }
-            recorded.append((version, source))
-            return true
-        }
-        for (version, source) in recorded {
+        for (version, source) in try RecordedDeclarations.versions(in: database) {
             do {
                 try declarations.register(version, source: source)
             } catch {

@@ -61,7 +61,8 @@ public final class Engine: Sendable {
             let owned = Array(stride(from: index, to: configuration.partitions, by: workerCount))
             return PartitionWorker(
                 index: index, partitions: owned, store: store, feed: feed, durability: configuration.durability,
-                inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax, logger: logger
+                inboxCapacity: configuration.inboxEventsMax * owned.count, groupEventsMax: configuration.groupEventsMax,
+                maintenanceInterval: Self.maintenanceInterval(configuration), logger: logger
             ) { partition in
                 try OperatorCore(partition: partition, store: store, database: database, configuration: configuration, epoch: epoch, declarations: declarations, applied: applied, metrics: metrics, logger: logger)
             }
@@ -82,6 +83,13 @@ public final class Engine: Sendable {
             throw error
         }
         logger.info("engine started", metadata: ["partitions": "\(configuration.partitions)", "epoch": "\(epoch)", "data": "\(configuration.dataDirectory)"])
+    }
+
+    /// How often workers prune read records: every second, so a read record is gone about a
+    /// second after its retention ends at the latest; never without a read-record retention.
+    private static func maintenanceInterval(_ configuration: EngineConfiguration) -> TimeInterval? {
+        guard configuration.readRecordRetentionSeconds > 0 else { return nil }
+        return 1
     }
 
     /// Records this start and checks the partition count matches the data directory's.
@@ -243,14 +251,18 @@ public final class Engine: Sendable {
     /// What the event `id` did or saw (as it was then), the writes behind what it read, and
     /// the same for the events it names in `causedBy`, to `depth` levels.
     public func provenance(of id: String, depth: Int) async -> Result<JSON, EddyError> {
-        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        let reader = provenanceReader()
         return await blockingReads.run { try reader.explain(id, depth: depth) }.mapError(Self.provenanceError)
     }
 
     /// The reads `client` made in `[fromMs, toMs)`, oldest first, at most `limit`.
     public func reads(ofClient client: String, fromMs: UInt64, toMs: UInt64, limit: Int) async -> Result<JSON, EddyError> {
-        let reader = ProvenanceReader(database: database, store: store, partitions: configuration.partitions)
+        let reader = provenanceReader()
         return await blockingReads.run { try reader.reads(ofClient: client, fromMs: fromMs, toMs: toMs, limit: limit) }.mapError(Self.provenanceError)
+    }
+
+    private func provenanceReader() -> ProvenanceReader {
+        ProvenanceReader(database: database, store: store, partitions: configuration.partitions, readRetentionSeconds: configuration.readRecordRetentionSeconds)
     }
 
     private static func provenanceError(_ error: any Error) -> EddyError {

@@ -29,6 +29,11 @@ public struct EngineConfiguration: Sendable {
     /// accumulate; a retry of an ID whose record is gone gets `outcome_expired` and is still
     /// never applied twice.
     public var retainedRecordsPerPartition: UInt64 = 0
+    /// Seconds a read record is kept; 0 keeps it as long as the log keeps records. Older read
+    /// records are pruned: a stub keeps their place in the hash chain, and provenance of them
+    /// answers `provenance_expired`. Writes are never pruned. Time, not a count, because what
+    /// a customer saw is kept "for 30 days", whatever the traffic.
+    public var readRecordRetentionSeconds: Int = 0
     public var limits = Limits()
     /// Declared queries and procedures (docs/DECLARATIONS.md).
     public var declarations = Declarations()

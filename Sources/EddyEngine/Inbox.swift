@@ -33,11 +33,24 @@ final class Inbox<Item: Sendable>: @unchecked Sendable {
 
     /// Waits for at least one item and takes up to `max`. Returns empty only once closed and drained.
     func take(max: Int) -> [Item] {
+        take(max: max, until: nil) ?? []
+    }
+
+    /// Waits for at least one item until `deadline` (nil: as long as it takes), and takes up
+    /// to `max`: empty when the deadline passed first, nil once closed and drained. For
+    /// consumers that also have work due by time (a worker's maintenance ticks).
+    func take(max: Int, until deadline: Date?) -> [Item]? {
         condition.lock()
         defer { condition.unlock() }
         while items.count == head && !closed {
-            condition.wait()
+            // Not `wait(until: .distantFuture)`: Foundation on Linux traps converting it.
+            guard let deadline else {
+                condition.wait()
+                continue
+            }
+            if !condition.wait(until: deadline) { break }
         }
+        if items.count == head { return closed ? nil : [] }
         let end = min(items.count, head + max)
         let batch = Array(items[head..<end])
         head = end

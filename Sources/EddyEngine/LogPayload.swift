@@ -71,6 +71,16 @@ public struct LogPayload: Sendable, Equatable {
         return writer.bytes
     }
 
+    /// The timestamp of an encoded payload, read from its fixed header without decoding the
+    /// rest (the read pruner looks at every record's age, and decodes only the reads it prunes).
+    static func timestampMs(peekingInto bytes: [UInt8]) -> UInt64? {
+        var reader = Reader(bytes: BinaryReader(bytes))
+        guard let version = try? reader.bytes.readUInt8(), version == 1 || version == 2 else { return nil }
+        reader.version = version
+        guard (try? reader.number(fixedBytes: 4)) != nil else { return nil }  // the epoch
+        return try? reader.number(fixedBytes: 8)
+    }
+
     public struct Damaged: Error, CustomStringConvertible, Sendable {
         public var description: String
     }

@@ -21,6 +21,7 @@ struct OperatorCore {
     private let epoch: UInt32
     private let applied: AppliedOffsets
     private let metrics: EngineMetrics
+    private var retention: PartitionRetention
     /// Opens the partition's log and brings its state up to the log. Throws when a check fails;
     /// the partition then refuses to serve rather than guess.
     init(partition: Int, store: any LogStore, database: Database, configuration: EngineConfiguration, epoch: UInt32,
@@ -39,6 +40,7 @@ struct OperatorCore {
         self.clientReads = database.columnFamily(StoreLayout.clientReads)
         self.meta = database.columnFamily(StoreLayout.meta)
         self.outbox = database.columnFamily(StoreLayout.outbox)
+        self.retention = PartitionRetention(partition: partition, configuration: configuration, database: database)
         self.context = OperationContext(limits: configuration.limits, declarations: declarations, partitioner: Partitioner(count: configuration.partitions))
         let log = try store.openLog(partition: partition)
         let replayed = try Recovery.bringStateUpToLog(partition: partition, log: log, database: database)
@@ -65,7 +67,7 @@ struct OperatorCore {
         let started = ContinuousClock.now
         let base = log.nextOffset
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        var payloads: [[UInt8]] = []
+        var payloads: [StagedRecord] = []
         var replies: [(PartitionWork, PartitionReply)] = []
         replies.reserveCapacity(work.count)
         var needsSync = false
@@ -111,7 +113,13 @@ struct OperatorCore {
             }
 
             let payload = LogPayload(epoch: epoch, timestampMs: now, event: event, outcome: handled.outcome)
-            payloads.append(payload.encoded())
+            // Only read records may be pruned later (read-record retention); the mark is in
+            // the chain, so no write can ever be passed off as a pruned read.
+            if case .read = handled.outcome {
+                payloads.append(StagedRecord(payload.encoded(), prunable: true))
+            } else {
+                payloads.append(StagedRecord(payload.encoded()))
+            }
             if case .applied(let changes) = handled.outcome {
                 state.apply(changes, into: batch)
                 feed.append(.write(offset: offset, op: event.op, event: event.id ?? serverID(offset), changes: changes))
@@ -165,9 +173,13 @@ struct OperatorCore {
     /// wait on the new offset, and retention may drop old records.
     mutating func didCommit(_ group: Group) throws {
         if let last = group.lastOffset { applied.advance(partition, to: last) }
-        if configuration.retainedRecordsPerPartition > 0 {
-            try applyRetention()
-        }
+        try retention.truncate(log)
+    }
+
+    /// Prunes read records past their retention, a bounded step; the worker calls it on its
+    /// maintenance ticks. Returns true if more are due at once.
+    mutating func pruneReads() throws -> Bool {
+        try retention.prune(log)
     }
 
     /// "@partition-offset-epoch": unique, and resolvable to the log record without an index.
@@ -222,7 +234,13 @@ struct OperatorCore {
         guard let record = try log.read(from: offset, limit: 1).first else {
             throw LogError.corrupt(partition: partition, offset: offset, reason: "request ID '\(id)' points at a record that does not exist")
         }
-        let payload = try LogPayload(decoding: record.payload)
+        guard let bytes = record.payload else {
+            guard fingerprint == storedFingerprint else {
+                return .failure(EddyError(.idReused, "request ID '\(id)' was already used for a different event"))
+            }
+            return .failure(EddyError(.outcomeExpired, "request '\(id)' was a read at offset \(offset) of partition \(partition), whose record is past the read-record retention (\(configuration.readRecordRetentionSeconds) s); it was not run again"))
+        }
+        let payload = try LogPayload(decoding: bytes)
         return replay(event, fingerprint: fingerprint, offset: offset, storedFingerprint: storedFingerprint, payload: payload)
     }
 
@@ -242,14 +260,6 @@ struct OperatorCore {
         result.replayed = true
         result.outcome = payload.outcome
         return .result(result)
-    }
-
-    /// Deletes log records beyond the retention count, a slice at a time so no group pays for a big delete.
-    private mutating func applyRetention() throws {
-        let keep = configuration.retainedRecordsPerPartition
-        let held = log.nextOffset - log.firstOffset
-        guard held > keep + 1024 else { return }
-        try log.truncate(before: log.nextOffset - keep)
     }
 }
 

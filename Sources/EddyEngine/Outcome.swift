@@ -9,6 +9,11 @@ public enum Outcome: Sendable, Equatable {
     case rejected(EddyError)
     /// A one-off read and what it saw.
     case read(ReadRecord)
+
+    /// Whether this is a read's outcome: the only records the read-record retention may prune.
+    var isRead: Bool {
+        if case .read = self { true } else { false }
+    }
 }
 
 /// One document's new state.

@@ -36,10 +36,14 @@ final class PartitionWorker: Sendable {
     /// instead of an unbounded pile of replies waiting for fsync.
     static let roundsAwaitingDurabilityMax = 64
     private let durabilitySlots = DispatchSemaphore(value: PartitionWorker.roundsAwaitingDurabilityMax)
+    /// How often the worker runs its partitions' maintenance (read-record pruning), busy or
+    /// idle; nil when there is none to run.
+    private let maintenanceInterval: TimeInterval?
 
     init(index: Int, partitions: [Int], store: any LogStore, feed: ChangeFeed, durability: EngineConfiguration.Durability,
-         inboxCapacity: Int, groupEventsMax: Int, logger: Logger, open: (Int) throws -> OperatorCore) {
+         inboxCapacity: Int, groupEventsMax: Int, maintenanceInterval: TimeInterval?, logger: Logger, open: (Int) throws -> OperatorCore) {
         self.index = index
+        self.maintenanceInterval = maintenanceInterval
         self.feed = feed
         self.store = store
         self.durability = durability
@@ -99,11 +103,17 @@ final class PartitionWorker: Sendable {
     }
 
     private func run() {
+        var nextMaintenance = maintenanceInterval.map { Date(timeIntervalSinceNow: $0) }
         while true {
             // Take what is queued for all owned partitions, give each partition its events
             // as one group in arrival order, and commit all the groups as one atomic write.
-            let work = inbox.take(max: groupEventsMax * max(1, cores.count))
-            if work.isEmpty { return }
+            // Maintenance is due by time, so it runs between rounds, whether work comes or not.
+            guard let work = inbox.take(max: groupEventsMax * max(1, cores.count), until: nextMaintenance) else { return }
+            if let maintenanceInterval, let due = nextMaintenance, Date() >= due {
+                // With more due at once, the next step comes right after the next round.
+                nextMaintenance = maintain() ? Date() : Date(timeIntervalSinceNow: maintenanceInterval)
+            }
+            if work.isEmpty { continue }
             var groups: [Int: [PartitionWork]] = [:]
             var order: [Int] = []
             for item in work {
@@ -116,6 +126,22 @@ final class PartitionWorker: Sendable {
             }
             commit(handled)
         }
+    }
+
+    /// One bounded maintenance step of every partition that serves. Returns true if any has
+    /// more due at once. A failure stops that partition, as a failed group would.
+    private func maintain() -> Bool {
+        var moreDue = false
+        for partition in cores.keys.sorted() {
+            guard case .serving = health(of: partition), var core = cores[partition] ?? nil else { continue }
+            do {
+                moreDue = try core.pruneReads() || moreDue
+                cores[partition] = core
+            } catch {
+                stopPartition(partition, error)
+            }
+        }
+        return moreDue
     }
 
     /// Runs one partition's group through its operator, staging into the shared batch.

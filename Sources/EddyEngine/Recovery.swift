@@ -31,7 +31,12 @@ enum Recovery {
             let batch = WriteBatch()
             view.reset()
             for entry in entries {
-                let payload = try LogPayload(decoding: entry.payload)
+                next = entry.offset + 1
+                replayed += 1
+                // A pruned read changed no state. (Only records long committed are pruned, so
+                // one in the gap would be odd, but it would still need nothing replayed.)
+                guard let bytes = entry.payload else { continue }
+                let payload = try LogPayload(decoding: bytes)
                 view.currentOffset = entry.offset
                 if case .applied(let changes) = payload.outcome {
                     view.apply(changes, into: batch)
@@ -40,8 +45,6 @@ enum Recovery {
                     batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                               value: StoreLayout.requestIDEntry(offset: entry.offset, fingerprint: RequestFingerprint.of(payload.event)))
                 }
-                next = entry.offset + 1
-                replayed += 1
             }
             batch.put(meta, key: appliedKey, value: StoreLayout.encode(next - 1))
             try database.write(batch, sync: true)

@@ -11,9 +11,10 @@ struct StateView {
     /// Offset of the event being handled; staged writes record it as their producer.
     var currentOffset: UInt64 = 0
 
-    init(database: Database, partition: Int) {
+    /// A view of `family`: the live `state`, or the `base` snapshot, which has the same layout.
+    init(database: Database, partition: Int, family: String = StoreLayout.state) {
         self.database = database
-        self.family = database.columnFamily(StoreLayout.state)
+        self.family = database.columnFamily(family)
         self.partition = partition
     }
 

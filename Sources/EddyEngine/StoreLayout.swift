@@ -17,8 +17,14 @@ enum StoreLayout {
     /// Reads by client, for provenance ("what did this client see?"): client, NUL,
     /// timestamp, partition, offset → nothing.
     static let clientReads = "reads"
+    /// The base snapshot: per partition, the state that the records retention removed derive
+    /// (same keys and values as `state`), so the audit can re-derive state from it and the
+    /// log that is left (`BaseSnapshot`).
+    static let base = "base"
 
-    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta, clientReads, outbox]
+    /// Every family the engine uses. Opening a data directory made before one of them existed
+    /// creates it empty (`Database` opens with create-missing-column-families).
+    static let columnFamilies = [EmbeddedLog.columnFamily, state, requestIDs, meta, clientReads, outbox, base]
 
     /// Events a procedure stage emitted and that the target partition has not yet applied:
     /// derived event ID → target partition and event. Written in the emitting stage's batch,
@@ -157,6 +163,10 @@ enum StoreLayout {
         case appliedOffset = 1
         case epoch = 2
         case partitionCount = 3
+        /// The base snapshot's offset, the hash of its last record and its digest (`BaseSnapshot.Summary`).
+        case baseSnapshot = 4
+        /// The first offset the read-record pruner has not yet looked at (`ReadPruner`).
+        case pruneCursor = 5
     }
 
     static func metaKey(partition: Int, _ field: MetaField) -> [UInt8] {

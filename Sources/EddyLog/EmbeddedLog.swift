@@ -10,13 +10,15 @@ public import EddyStorage
 /// their own fsync, recovery scan and coordination with the state store.
 ///
 /// Key: partition (2 bytes) + offset (8 bytes), big-endian, so records iterate in order.
-/// Value: format byte, record hash (32 bytes), payload.
+/// Value: format byte, record hash (32 bytes), then flags and the payload, or for a pruned
+/// record flags and the payload's digest (`EmbeddedLogRecord`).
 /// Offset 0 holds the truncation anchor once retention has removed records: the offset and
 /// hash of the last removed record, so the first kept record can still be verified and, if
 /// every record was removed, the log still continues from where it was.
 public final class EmbeddedLog: PartitionLog {
     public static let columnFamily = "log"
-    static let formatVersion: UInt8 = 1
+    /// The format of the truncation anchor's value.
+    static let anchorFormat: UInt8 = 1
 
     public let partition: Int
     public private(set) var nextOffset: Offset
@@ -47,7 +49,7 @@ public final class EmbeddedLog: PartitionLog {
         firstOffset = firstKeyOffset
         nextOffset = tailOffset + 1
         lastHash = genesis
-        let tailRecord = try Self.decode(tail.value, partition: partition, offset: tailOffset)
+        let tailRecord = try EmbeddedLogRecord(decoding: tail.value, partition: partition, offset: tailOffset)
         let previousHash: [UInt8]
         if tailOffset == 1 {
             previousHash = genesis
@@ -58,24 +60,19 @@ public final class EmbeddedLog: PartitionLog {
         } else {
             throw LogError.corrupt(partition: partition, offset: tailOffset, reason: "records before it are missing and no truncation anchor is stored")
         }
-        guard HashChain.link(previous: previousHash, offset: tailOffset, payload: tailRecord.payload) == tailRecord.hash else {
+        guard tailRecord.expectedHash(previous: previousHash) == tailRecord.hash else {
             throw LogError.corrupt(partition: partition, offset: tailOffset, reason: "hash does not match contents and chain")
         }
         lastHash = tailRecord.hash
     }
 
-    public func stage(_ payloads: [[UInt8]], into batch: WriteBatch) -> Range<Offset> {
+    public func stage(_ records: [StagedRecord], into batch: WriteBatch) -> Range<Offset> {
         let start = nextOffset
         var hash = lastHash
         var offset = start
-        for payload in payloads {
-            hash = HashChain.link(previous: hash, offset: offset, payload: payload)
-            var value = [UInt8]()
-            value.reserveCapacity(1 + HashChain.hashBytes + payload.count)
-            value.append(Self.formatVersion)
-            value.append(contentsOf: hash)
-            value.append(contentsOf: payload)
-            batch.put(family, key: Self.key(partition, offset), value: value)
+        for record in records {
+            hash = HashChain.link(previous: hash, offset: offset, payload: record.payload, prunable: record.prunable)
+            batch.put(family, key: Self.key(partition, offset), value: EmbeddedLogRecord.encode(record, hash: hash))
             offset += 1
         }
         nextOffset = offset
@@ -112,7 +109,7 @@ public final class EmbeddedLog: PartitionLog {
         } else if let anchor, anchor.offset == offset - 1 {
             previousHash = anchor.hash
         } else if let value = try database.get(family, key: key(partition, offset - 1)) {
-            previousHash = try decode(value, partition: partition, offset: offset - 1).hash
+            previousHash = try EmbeddedLogRecord(decoding: value, partition: partition, offset: offset - 1).hash
         } else if let moved = try readAnchor(database, family, partition: partition), offset <= moved.offset {
             // Retention removed the record while we looked.
             throw LogError.truncated(partition: partition, requested: offset, firstRetained: moved.offset + 1)
@@ -136,12 +133,12 @@ public final class EmbeddedLog: PartitionLog {
                 failure = .corrupt(partition: partition, offset: expectedOffset, reason: "record is missing (next present is \(found))")
                 return false
             }
-            let record = try decode(Array(value), partition: partition, offset: found)
-            guard HashChain.link(previous: previousHash, offset: found, payload: record.payload) == record.hash else {
+            let record = try EmbeddedLogRecord(decoding: Array(value), partition: partition, offset: found)
+            guard record.expectedHash(previous: previousHash) == record.hash else {
                 failure = .corrupt(partition: partition, offset: found, reason: "hash does not match contents and chain")
                 return false
             }
-            entries.append(record)
+            entries.append(record.entry)
             previousHash = record.hash
             expectedOffset += 1
             return entries.count < limit
@@ -157,13 +154,34 @@ public final class EmbeddedLog: PartitionLog {
         let batch = WriteBatch()
         batch.deleteRange(family, from: Self.key(partition, 1), to: Self.key(partition, end))
         var anchor = BinaryWriter(capacity: 41)
-        anchor.write(Self.formatVersion)
+        anchor.write(Self.anchorFormat)
         anchor.writeRaw(anchorHash)
         anchor.write(end - 1)
         batch.put(family, key: Self.key(partition, 0), value: anchor.bytes)
         // Not synced: losing a truncation in a crash only means it is done again.
         try database.write(batch, sync: false)
         firstOffset = end
+    }
+
+    public func prune(_ offsets: [Offset], into batch: WriteBatch) throws -> Int {
+        var pruned = 0
+        for offset in offsets {
+            precondition(offset >= firstOffset && offset < nextOffset, "offset \(offset) is not retained in partition \(partition)")
+            // Verified before it is replaced: a damaged record is reported, never made into a
+            // stub whose digest would vouch for the damage.
+            let record = try readOne(offset)
+            guard record.expectedHash(previous: try hash(before: offset)) == record.hash else {
+                throw LogError.corrupt(partition: partition, offset: offset, reason: "hash does not match contents and chain")
+            }
+            if case .pruned = record.contents { continue }
+            batch.put(family, key: Self.key(partition, offset), value: record.prunedValue())
+            pruned += 1
+        }
+        return pruned
+    }
+
+    public func hashBeforeFirstOffset() throws -> [UInt8] {
+        try hash(before: firstOffset)
     }
 
     /// The hash the record at `offset` links to.
@@ -176,18 +194,18 @@ public final class EmbeddedLog: PartitionLog {
     }
 
     /// One record by offset, with its own hash read as stored (the caller links it).
-    private func readOne(_ offset: Offset) throws -> LogEntry {
+    private func readOne(_ offset: Offset) throws -> EmbeddedLogRecord {
         guard let value = try database.get(family, key: Self.key(partition, offset)) else {
             throw LogError.corrupt(partition: partition, offset: offset, reason: "record is missing")
         }
-        return try Self.decode(value, partition: partition, offset: offset)
+        return try EmbeddedLogRecord(decoding: value, partition: partition, offset: offset)
     }
 
     /// The truncation anchor: the last removed record's offset and hash, if any were removed.
     static func readAnchor(_ database: Database, _ family: ColumnFamily, partition: Int) throws -> (offset: Offset, hash: [UInt8])? {
         guard let value = try database.get(family, key: key(partition, 0)) else { return nil }
         var reader = BinaryReader(value)
-        guard value.count == 1 + HashChain.hashBytes + 8, (try? reader.readUInt8()) == formatVersion,
+        guard value.count == 1 + HashChain.hashBytes + 8, (try? reader.readUInt8()) == anchorFormat,
               let hash = try? reader.readRaw(count: HashChain.hashBytes), let offset = try? reader.readUInt64()
         else {
             throw LogError.corrupt(partition: partition, offset: 0, reason: "truncation anchor is damaged")
@@ -205,15 +223,6 @@ public final class EmbeddedLog: PartitionLog {
     static func offset(fromKey key: [UInt8]) -> Offset {
         var reader = BinaryReader(key, position: 2)
         return (try? reader.readUInt64()) ?? 0
-    }
-
-    static func decode(_ value: [UInt8], partition: Int, offset: Offset) throws -> LogEntry {
-        guard value.count >= 1 + HashChain.hashBytes, value[0] == formatVersion else {
-            throw LogError.corrupt(partition: partition, offset: offset, reason: "record header is damaged")
-        }
-        let hash = Array(value[1...HashChain.hashBytes])
-        let payload = Array(value[(1 + HashChain.hashBytes)...])
-        return LogEntry(offset: offset, payload: payload, hash: hash)
     }
 }
 

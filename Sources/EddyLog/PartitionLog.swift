@@ -6,15 +6,37 @@ public typealias Offset = UInt64
 /// One record read back from a partition log, already verified.
 public struct LogEntry: Sendable, Equatable {
     public let offset: Offset
-    /// The engine's encoded event and effect. The log never looks inside.
-    public let payload: [UInt8]
-    /// SHA-256 over the previous record's hash, this offset and the payload.
+    /// The engine's encoded event and effect. The log never looks inside. Nil once the record
+    /// was pruned: its place in the chain is kept, its contents are gone.
+    public let payload: [UInt8]?
+    /// The record's chain hash (see `HashChain`).
     public let hash: [UInt8]
+    /// Whether the writer staged it as prunable (see `StagedRecord`).
+    public let prunable: Bool
 
-    public init(offset: Offset, payload: [UInt8], hash: [UInt8]) {
+    public init(offset: Offset, payload: [UInt8]?, hash: [UInt8], prunable: Bool = false) {
         self.offset = offset
         self.payload = payload
         self.hash = hash
+        self.prunable = prunable
+    }
+
+    public var isPruned: Bool { payload == nil }
+}
+
+/// A record to append, and whether it may later be pruned.
+///
+/// Why the writer says so at staging time: the mark is covered by the record's chain hash,
+/// so nothing can later turn a record that was not staged prunable into a stub (dropping,
+/// say, a write) without breaking the chain. The log knows nothing of what the payload
+/// means; the engine marks its read records.
+public struct StagedRecord: Sendable, Equatable {
+    public var payload: [UInt8]
+    public var prunable: Bool
+
+    public init(_ payload: [UInt8], prunable: Bool = false) {
+        self.payload = payload
+        self.prunable = prunable
     }
 }
 
@@ -41,20 +63,35 @@ public protocol PartitionLog: AnyObject {
     /// The hash of the last record, or the partition's genesis hash when empty.
     var lastHash: [UInt8] { get }
 
-    /// Adds `payloads` as the next records to `batch`, in order, and returns their offsets
-    /// (an empty range when `payloads` is empty). The caller puts the state writes derived
+    /// The hash the record at `firstOffset` links to: the partition's genesis hash while
+    /// nothing was removed, else that of the last record retention removed. Whoever keeps
+    /// what the removed records derived (the engine's base snapshot) ties it to this hash.
+    func hashBeforeFirstOffset() throws -> [UInt8]
+
+    /// Adds `records` as the next records to `batch`, in order, and returns their offsets
+    /// (an empty range when `records` is empty). The caller puts the state writes derived
     /// from them into the same batch and writes it with `LogStore.commit`; until then the
     /// records are neither readable nor durable. If that commit fails the log must not be
     /// used again: its tail has moved past records that were never written.
-    func stage(_ payloads: [[UInt8]], into batch: WriteBatch) -> Range<Offset>
+    func stage(_ records: [StagedRecord], into batch: WriteBatch) -> Range<Offset>
 
     /// Up to `limit` records from `offset` on, each verified against its hash and the
     /// chain link to the record before it. Throws `LogError.corrupt` on any mismatch.
+    /// Pruned records come back as entries without a payload, verified like any other.
     func read(from offset: Offset, limit: Int) throws -> [LogEntry]
 
     /// Removes every record before `offset` (retention). The chain stays verifiable from the
     /// first record kept on.
     func truncate(before offset: Offset) throws
+
+    /// Puts into `batch` the replacement of each record at `offsets` by a stub that keeps its
+    /// place in the chain (its hash, its prunable mark and a digest of its payload, so the
+    /// stub itself still verifies) but not its payload. Each record is verified first, so a
+    /// damaged record is reported, never pruned. Records already pruned are left as they
+    /// are. Every offset must be retained (`firstOffset..<nextOffset`) and name a record
+    /// staged as prunable: anything else is a programmer error. Returns how many records
+    /// the batch prunes; they are pruned once it is written.
+    func prune(_ offsets: [Offset], into batch: WriteBatch) throws -> Int
 }
 
 /// Where partition logs are kept and committed: one per data directory.
@@ -89,12 +126,24 @@ public struct DurabilityTicket: Sendable, Comparable {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 }
 
+extension PartitionLog {
+    /// Stages records that may never be pruned.
+    public func stage(_ payloads: [[UInt8]], into batch: WriteBatch) -> Range<Offset> {
+        stage(payloads.map { StagedRecord($0) }, into: batch)
+    }
+}
+
 extension LogStore {
     /// Stages `payloads` in `log` and commits them with `stateWrites` in one call: the
     /// single-partition form of stage-then-commit.
     @discardableResult
     public func append(to log: any PartitionLog, _ payloads: [[UInt8]], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset> {
-        let offsets = log.stage(payloads, into: stateWrites)
+        try append(to: log, records: payloads.map { StagedRecord($0) }, with: stateWrites, durable: durable)
+    }
+
+    @discardableResult
+    public func append(to log: any PartitionLog, records: [StagedRecord], with stateWrites: WriteBatch, durable: Bool) throws -> Range<Offset> {
+        let offsets = log.stage(records, into: stateWrites)
         _ = try commit(stateWrites, durable: durable)
         return offsets
     }

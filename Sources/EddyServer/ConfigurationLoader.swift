@@ -31,7 +31,7 @@ public enum ConfigurationLoader {
         }
         if let storage = top["storage"] {
             let fields = try reader.mapping(storage, allowed: [
-                "partitions", "workers", "durability", "logReads", "retainedRecordsPerPartition", "inboxEventsMax", "groupEventsMax",
+                "partitions", "workers", "durability", "logReads", "retainedRecordsPerPartition", "readRecordRetentionSeconds", "inboxEventsMax", "groupEventsMax",
                 "afterTimeoutSeconds", "fanOutTimeoutSeconds", "callOutcomeTimeoutSeconds", "blockCacheMiB", "writeBufferMiB",
             ])
             var engine = configuration.engine
@@ -45,6 +45,8 @@ public enum ConfigurationLoader {
             }
             if let node = fields["logReads"] { engine.logsReads = try reader.bool(node) }
             if let node = fields["retainedRecordsPerPartition"] { engine.retainedRecordsPerPartition = UInt64(try reader.int(node, in: 0...Int.max)) }
+            // At most ten years: a longer read retention is as good as none, and says so more plainly.
+            if let node = fields["readRecordRetentionSeconds"] { engine.readRecordRetentionSeconds = try reader.int(node, in: 0...315_360_000) }
             if let node = fields["inboxEventsMax"] { engine.inboxEventsMax = try reader.int(node, in: 1...1_000_000) }
             if let node = fields["groupEventsMax"] { engine.groupEventsMax = try reader.int(node, in: 1...100_000) }
             if let node = fields["afterTimeoutSeconds"] { engine.afterTimeoutSeconds = Double(try reader.int(node, in: 1...3600)) }

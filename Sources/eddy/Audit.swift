@@ -11,8 +11,8 @@ struct Audit: AsyncParsableCommand {
         abstract: "Verify a server's data against its log: a stopped server's data directory, or a running server.",
         discussion: """
             Verifies every partition's hash chain, re-derives each partition's state by replaying \
-            its log, checks each recorded outcome, and compares the re-derived state with the live \
-            state. Prints one JSON line per partition, then a summary line. Exits 0 only if \
+            its log (from the verified base snapshot of what retention removed, if it removed any), \
+            checks each recorded outcome, and compares the re-derived state with the live state. Prints one JSON line per partition, then a summary line. Exits 0 only if \
             everything holds.
 
             With --data-dir (or neither option, for ./eddy-data) the audit is offline: the server \

@@ -31,7 +31,7 @@ import Testing
         // The state family's files only: the log's own damage is caught by its hash chain
         // (EmbeddedLog tests); here the question is whether damaged documents are served.
         let tables: [String] = try {
-            let database = try Database(path: damaged, columnFamilies: ["log", "state", "ids", "meta", "reads", "outbox"])
+            let database = try Database(path: damaged, columnFamilies: ["log", "state", "ids", "meta", "reads", "outbox", "base"])
             defer { database.close() }
             return database.liveFiles().filter { $0.columnFamily == "state" }.map(\.name)
         }()

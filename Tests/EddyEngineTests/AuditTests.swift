@@ -83,7 +83,7 @@ import Testing
         #expect(damaged.problems.contains { $0.contains("corrupt at offset 2") })
     }
 
-    @Test func audit_afterRetention_verifiesTheChainItHas_withoutRederivingState() async throws {
+    @Test func audit_afterRetention_verifiesTheChainItHas_andRederivesFromTheSnapshot() async throws {
         let h = try EngineHarness { $0.retainedRecordsPerPartition = 10 }
         for index in 0..<1100 {
             _ = try await h.send(["op": "incr", "table": "counters", "key": "c", "field": "n", "id": .string("r\(index)")])
@@ -92,7 +92,8 @@ import Testing
         let report = try Self.audit(h)
         let partition = try #require(report.partitions.first { $0.partition == p })
         #expect(partition.isClean)
-        #expect(!partition.stateRederived)
+        #expect(partition.stateRederived)
+        #expect(partition.stateRederivedFrom == "a verified snapshot at offset \(partition.firstOffset - 1)")
         #expect(partition.firstOffset > 1)
         #expect(partition.recordsVerified == partition.lastOffset - partition.firstOffset + 1)
     }

@@ -50,6 +50,9 @@ import Testing
             digest: Array(repeating: 1, count: 32), sources: [.init(table: "stock", key: "widget", producedAt: 12)], answer: nil
         )))
         #expect(try LogPayload(decoding: Self.formatOne(payload)) == payload)
+        // The read pruner peeks at the age of both formats without decoding them.
+        #expect(LogPayload.timestampMs(peekingInto: Self.formatOne(payload)) == 1_790_000_000_000)
+        #expect(LogPayload.timestampMs(peekingInto: payload.encoded()) == 1_790_000_000_000)
         #expect(payload.encoded().count < Self.formatOne(payload).count - 25, "format 2 should be clearly smaller")
     }
 

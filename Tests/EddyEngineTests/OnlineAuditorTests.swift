@@ -19,6 +19,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: h.directory + "/audit"))
     }
 
+    @Test func audit_ofARunningEngineWithRetention_rederivesFromTheSnapshot_andSaysSo() async throws {
+        let h = try BaseSnapshotTests.harness()
+        try await BaseSnapshotTests.fill(h)
+        let run = try await h.engine.audit(trigger: .request).get()
+        #expect(run.ok, "\(run.problems)")
+        // What GET /v1/audit and `eddy audit --server` show.
+        let partitions = try #require(run.json["partitions"]?.arrayValue)
+        #expect(partitions.count == 2)
+        for partition in partitions {
+            #expect(partition["stateRederived"] == true)
+            #expect(partition["stateRederivedFrom"]?.stringValue?.hasPrefix("a verified snapshot at offset") == true)
+            #expect(partition["snapshotOffset"]?.numberValue == (partition["firstOffset"]?.numberValue).map { $0 - 1 })
+        }
+    }
+
     @Test func audit_whoseTaskIsCancelled_stops_andIsNotRecorded() async throws {
         let h = try EngineHarness()
         try await AuditTests.fill(h)

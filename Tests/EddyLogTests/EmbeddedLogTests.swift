@@ -208,12 +208,91 @@ struct EmbeddedLogCorruptionTests {
             let entries = try log.read(from: 1, limit: 10)
             for entry in entries {
                 let value = try #require(try stored(store, offset: entry.offset))
-                #expect(value.first == 1)  // format version 1
+                #expect(value.first == 2)  // format 2: hash, flags, payload
                 #expect(Array(value[1...HashChain.hashBytes]) == entry.hash)
-                #expect(Array(value[(1 + HashChain.hashBytes)...]) == entry.payload)
+                #expect(value[1 + HashChain.hashBytes] == 0)  // not prunable
+                #expect(Array(value[(2 + HashChain.hashBytes)...]) == entry.payload)
             }
             #expect(try stored(store, offset: 0) == nil)
             #expect(try stored(store, offset: 4) == nil)
+        }
+    }
+
+    @Test func storedLayout_ofAPrunedRecord_keepsHashFlagsAndPayloadDigest() throws {
+        try withLogStore(columnFamilies: Self.families) { store throws in
+            let log = try store.logStore.openLog(partition: Self.partition)
+            try store.logStore.append(to: log, records: [StagedRecord(payload(1), prunable: true)], with: WriteBatch(), durable: true)
+            let entry = try #require(try log.read(from: 1, limit: 1).first)
+            try pruneCommitted(store, log, [1])
+            let value = try #require(try stored(store, offset: 1))
+            #expect(value == [3] + entry.hash + [HashChain.prunableFlag] + HashChain.digest(payload(1)))
+        }
+    }
+
+    @Test func read_writeRecordTurnedIntoStub_throwsCorrupt() throws {
+        // The stub keeps the record's hash and payload digest, so the hash would still verify;
+        // only the prunable mark, which is hashed, tells that this record was never a read.
+        try withFilledLog(records: 4) { store, log throws in
+            let entry = try #require(try log.read(from: 3, limit: 1).first)
+            try write(store, offset: 3, value: [3] + entry.hash + [0] + HashChain.digest(entry.payload!))
+            let error = #expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }
+            #expect(corruptOffset(error) == 3)
+            #expect(corruptReason(error)?.contains("never staged as prunable") == true)
+            // Claiming the mark breaks the hash instead.
+            try write(store, offset: 3, value: [3] + entry.hash + [HashChain.prunableFlag] + HashChain.digest(entry.payload!))
+            let marked = #expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }
+            #expect(corruptOffset(marked) == 3)
+            #expect(corruptReason(marked)?.contains("hash") == true)
+        }
+    }
+
+    @Test func read_stubDigestDamaged_throwsCorruptAtTheStub() throws {
+        try withLogStore(columnFamilies: Self.families) { store throws in
+            let log = try store.logStore.openLog(partition: Self.partition)
+            try store.logStore.append(to: log, records: (1...4).map { StagedRecord(payload($0), prunable: $0 == 2) }, with: WriteBatch(), durable: true)
+            try pruneCommitted(store, log, [2])
+            try damage(store, offset: 2) { $0[$0.count - 1] ^= 0x04 }
+            #expect(corruptOffset(#expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }) == 2)
+            // Its stored hash damaged instead: the stub's own check catches it.
+            try damage(store, offset: 2) { $0[$0.count - 1] ^= 0x04; $0[5] ^= 0x01 }
+            #expect(corruptOffset(#expect(throws: LogError.self) { try log.read(from: 1, limit: 10) }) == 2)
+        }
+    }
+
+    @Test func prune_damagedRecord_throwsCorrupt_andPrunesNothing() throws {
+        try withLogStore(columnFamilies: Self.families) { store throws in
+            let log = try store.logStore.openLog(partition: Self.partition)
+            try store.logStore.append(to: log, records: (1...3).map { StagedRecord(payload($0), prunable: true) }, with: WriteBatch(), durable: true)
+            try damage(store, offset: 2) { $0[$0.count - 1] ^= 0x01 }
+            let batch = WriteBatch()
+            #expect(corruptOffset(#expect(throws: LogError.self) { try log.prune([2], into: batch) }) == 2)
+            #expect(batch.count == 0)
+        }
+    }
+
+    @Test func legacyRecords_writtenBeforePruning_stillVerify_andTheChainContinues() throws {
+        // A data directory from before format 2: records of format 1, hashed with `legacyLink`.
+        try withLogStore(columnFamilies: Self.families) { store throws in
+            var hash = HashChain.genesis(partition: Self.partition)
+            for offset: Offset in 1...3 {
+                hash = HashChain.legacyLink(previous: hash, offset: offset, payload: payload(Int(offset)))
+                try write(store, offset: offset, value: [1] + hash + payload(Int(offset)))
+            }
+            let log = try store.logStore.openLog(partition: Self.partition)
+            #expect(log.nextOffset == 4)
+            #expect(log.lastHash == hash)
+            try store.logStore.append(to: log, records: [StagedRecord(payload(4), prunable: true), StagedRecord(payload(5))], with: WriteBatch(), durable: true)
+            let entries = try log.read(from: 1, limit: 10)
+            #expect(entries.map(\.payload) == (1...5).map { payload($0) })
+            #expect(entries.map(\.prunable) == [false, false, false, true, false])
+            #expect(entries[3].hash == HashChain.link(previous: hash, offset: 4, payload: payload(4), prunable: true))
+            try pruneCommitted(store, log, [4])
+            try store.reopenDatabase()
+            let reopened = try store.logStore.openLog(partition: Self.partition)
+            #expect(try reopened.read(from: 1, limit: 10).map(\.isPruned) == [false, false, false, true, false])
+            // A damaged legacy record is still caught.
+            try damage(store, offset: 2) { $0[$0.count - 1] ^= 0x01 }
+            #expect(corruptOffset(#expect(throws: LogError.self) { try reopened.read(from: 1, limit: 10) }) == 2)
         }
     }
 
@@ -262,6 +341,12 @@ struct EmbeddedLogCorruptionTests {
         change(&value)
         #expect(value != original, "the damage must change the stored bytes")
         try write(store, offset: offset, value: value)
+    }
+
+    private func pruneCommitted(_ store: LogTestStore, _ log: any PartitionLog, _ offsets: [Offset]) throws {
+        let batch = WriteBatch()
+        _ = try log.prune(offsets, into: batch)
+        try store.database.write(batch, sync: true)
     }
 
     private func deleteRecord(_ store: LogTestStore, offset: Offset) throws {

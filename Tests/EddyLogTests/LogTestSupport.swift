@@ -53,11 +53,12 @@ func withLogStore<R>(columnFamilies: [String], _ body: (LogTestStore) throws -> 
 /// A distinct, recognisable payload for record number `n` of a test.
 func payload(_ n: Int, partition: Int = 0) -> [UInt8] { Array("p\(partition) record \(n)".utf8) }
 
-/// The hash each entry should carry if the entries chain from `previous` without a gap.
+/// The hash each entry should carry if the entries chain from `previous` without a gap
+/// (entries that still have their payloads).
 func expectedHashes(of entries: [LogEntry], after previous: [UInt8]) -> [[UInt8]] {
     var hash = previous
     return entries.map { entry in
-        hash = HashChain.link(previous: hash, offset: entry.offset, payload: entry.payload)
+        hash = HashChain.link(previous: hash, offset: entry.offset, payload: entry.payload!, prunable: entry.prunable)
         return hash
     }
 }

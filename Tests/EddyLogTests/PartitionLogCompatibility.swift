@@ -69,6 +69,13 @@ struct PartitionLogCompatibility: Sendable {
         case stage_thenCommit_ofTwoPartitionsInOneBatch_makesBothVisible
         case storeRead_returnsCommittedRecordsOnly
         case storeRead_beforeRetention_throwsTruncated
+        case stage_prunableMark_isReadBackAndChained
+        case prune_dropsPayloadsButKeepsHashesAndChain
+        case prune_ofPrunedRecord_changesNothing
+        case prune_tail_thenReopen_verifiesAndContinuesChain
+        case prune_afterTruncate_atFirstOffset_verifiesAgainstAnchor
+        case storeRead_returnsPrunedRecordsWithoutPayload
+        case hashBeforeFirstOffset_isGenesis_thenTheLastRemovedRecordsHash
 
         var testDescription: String { rawValue }
     }
@@ -99,6 +106,13 @@ struct PartitionLogCompatibility: Sendable {
         case .truncate_thenReopen_keepsFirstOffsetTailAndAnchor: try truncate_thenReopen_keepsFirstOffsetTailAndAnchor()
         case .truncate_twice_thenReopen_verifiesFromNewFirstOffset: try truncate_twice_thenReopen_verifiesFromNewFirstOffset()
         case .truncate_everything_thenReopen_keepsNextOffsetAndLastHash: try truncate_everything_thenReopen_keepsNextOffsetAndLastHash()
+        case .stage_prunableMark_isReadBackAndChained: try stage_prunableMark_isReadBackAndChained()
+        case .prune_dropsPayloadsButKeepsHashesAndChain: try prune_dropsPayloadsButKeepsHashesAndChain()
+        case .prune_ofPrunedRecord_changesNothing: try prune_ofPrunedRecord_changesNothing()
+        case .prune_tail_thenReopen_verifiesAndContinuesChain: try prune_tail_thenReopen_verifiesAndContinuesChain()
+        case .prune_afterTruncate_atFirstOffset_verifiesAgainstAnchor: try prune_afterTruncate_atFirstOffset_verifiesAgainstAnchor()
+        case .storeRead_returnsPrunedRecordsWithoutPayload: try storeRead_returnsPrunedRecordsWithoutPayload()
+        case .hashBeforeFirstOffset_isGenesis_thenTheLastRemovedRecordsHash: try hashBeforeFirstOffset_isGenesis_thenTheLastRemovedRecordsHash()
         }
     }
 
@@ -263,7 +277,7 @@ struct PartitionLogCompatibility: Sendable {
             let genesis = HashChain.genesis(partition: partition)
             let first = try store.logStore.append(to: log, [payload(1)], with: WriteBatch(), durable: true)
             #expect(first == 1..<2)
-            #expect(log.lastHash == HashChain.link(previous: genesis, offset: 1, payload: payload(1)))
+            #expect(log.lastHash == HashChain.link(previous: genesis, offset: 1, payload: payload(1), prunable: false))
             try store.logStore.append(to: log, (2...6).map { payload($0) }, with: WriteBatch(), durable: true)
             let entries = try log.read(from: 1, limit: 100)
             #expect(entries.count == 6)
@@ -275,7 +289,7 @@ struct PartitionLogCompatibility: Sendable {
             let again = try #require(try log.read(from: 7, limit: 1).first)
             #expect(again.payload == entries[0].payload)
             #expect(again.hash != entries[0].hash)
-            #expect(again.hash == HashChain.link(previous: entries[5].hash, offset: 7, payload: payload(1)))
+            #expect(again.hash == HashChain.link(previous: entries[5].hash, offset: 7, payload: payload(1), prunable: false))
             // A read starting mid-log links its first entry to the stored previous one.
             let tail = try log.read(from: 4, limit: 100)
             #expect(tail.map(\.hash) == expectedHashes(of: tail, after: entries[2].hash))
@@ -295,7 +309,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(try reopened.read(from: 1, limit: 10) == (try log.read(from: 1, limit: 10)))
             // Appending continues the chain where the old instance stopped.
             #expect(try store.logStore.append(to: reopened, [payload(6)], with: WriteBatch(), durable: true) == 6..<7)
-            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
+            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6), prunable: false))
             let entries = try reopened.read(from: 1, limit: 10)
             #expect(entries.map(\.hash) == expectedHashes(of: entries, after: HashChain.genesis(partition: partition)))
         }
@@ -319,7 +333,7 @@ struct PartitionLogCompatibility: Sendable {
             try store.reopenDatabase()
             let again = try makeLog(store, partition)
             #expect(again.nextOffset == 9)
-            #expect(again.lastHash == HashChain.link(previous: tail, offset: 8, payload: payload(8)))
+            #expect(again.lastHash == HashChain.link(previous: tail, offset: 8, payload: payload(8), prunable: false))
         }
     }
 
@@ -427,7 +441,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(log.firstOffset <= 5)
             #expect(try log.read(from: 5, limit: 10).isEmpty)
             #expect(try store.logStore.append(to: log, [payload(5)], with: WriteBatch(), durable: true) == 5..<6)
-            #expect(log.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5)))
+            #expect(log.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5), prunable: false))
             #expect(try log.read(from: 5, limit: 10).map(\.payload) == [payload(5)])
         }
     }
@@ -467,7 +481,7 @@ struct PartitionLogCompatibility: Sendable {
                 try reopened.read(from: 5, limit: 10)
             }
             #expect(try store.logStore.append(to: reopened, [payload(11)], with: WriteBatch(), durable: true) == 11..<12)
-            #expect(reopened.lastHash == HashChain.link(previous: all[9].hash, offset: 11, payload: payload(11)))
+            #expect(reopened.lastHash == HashChain.link(previous: all[9].hash, offset: 11, payload: payload(11), prunable: false))
         }
     }
 
@@ -513,7 +527,7 @@ struct PartitionLogCompatibility: Sendable {
             #expect(reopened.firstOffset == 6)
             #expect(reopened.lastHash == tail)
             #expect(try store.logStore.append(to: reopened, [payload(6)], with: WriteBatch(), durable: true) == 6..<7)
-            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6)))
+            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 6, payload: payload(6), prunable: false))
         }
     }
 
@@ -541,6 +555,137 @@ struct PartitionLogCompatibility: Sendable {
                 try store.logStore.read(partition: partition, from: 4, limit: 10)
             }
             #expect(try store.logStore.read(partition: partition, from: 5, limit: 100) == Array(all[4...]))
+        }
+    }
+
+    // MARK: - Pruning
+
+    /// Records 1…`count`, those in `prunable` staged as prunable.
+    private func stagedRecords(_ count: Int, prunable: Set<Int>) -> [StagedRecord] {
+        (1...count).map { StagedRecord(payload($0), prunable: prunable.contains($0)) }
+    }
+
+    /// Prunes `offsets` in one committed batch and returns how many the log said it pruned.
+    private func prune(_ store: LogTestStore, _ log: any PartitionLog, _ offsets: [Offset]) throws -> Int {
+        let batch = WriteBatch()
+        let pruned = try log.prune(offsets, into: batch)
+        _ = try store.logStore.commit(batch, durable: true)
+        return pruned
+    }
+
+    func stage_prunableMark_isReadBackAndChained() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(5, prunable: [2, 3]), with: WriteBatch(), durable: true)
+            let entries = try log.read(from: 1, limit: 10)
+            #expect(entries.map(\.prunable) == [false, true, true, false, false])
+            #expect(entries.allSatisfy { !$0.isPruned })
+            // The mark is part of each hash: the same payloads staged unmarked chain differently.
+            #expect(entries.map(\.hash) == expectedHashes(of: entries, after: HashChain.genesis(partition: partition)))
+            #expect(entries[1].hash != HashChain.link(previous: entries[0].hash, offset: 2, payload: payload(2), prunable: false))
+        }
+    }
+
+    func prune_dropsPayloadsButKeepsHashesAndChain() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(6, prunable: [2, 4, 5]), with: WriteBatch(), durable: true)
+            let before = try log.read(from: 1, limit: 10)
+            // Staged into a batch, pruned only once it is written.
+            let batch = WriteBatch()
+            #expect(try log.prune([2, 5], into: batch) == 2)
+            #expect(try log.read(from: 1, limit: 10) == before)
+            _ = try store.logStore.commit(batch, durable: true)
+            let after = try log.read(from: 1, limit: 10)
+            #expect(after.map(\.offset) == Array(1...6))
+            #expect(after.map(\.hash) == before.map(\.hash))
+            #expect(after.map(\.isPruned) == [false, true, false, false, true, false])
+            #expect(after[1].payload == nil && after[4].payload == nil)
+            #expect(after[1].prunable && after[4].prunable)
+            #expect(after[3].payload == payload(4), "a prunable record not asked for is kept")
+            #expect([0, 2, 3, 5].map { after[$0] } == [0, 2, 3, 5].map { before[$0] })
+            // Reads that start at, after and just before a pruned record verify too.
+            #expect(try log.read(from: 2, limit: 10) == Array(after[1...]))
+            #expect(try log.read(from: 3, limit: 10) == Array(after[2...]))
+            #expect(try log.read(from: 6, limit: 1) == [after[5]])
+            #expect(log.lastHash == before[5].hash)
+        }
+    }
+
+    func prune_ofPrunedRecord_changesNothing() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(3, prunable: [1, 2, 3]), with: WriteBatch(), durable: true)
+            #expect(try prune(store, log, [2]) == 1)
+            let once = try log.read(from: 1, limit: 10)
+            #expect(try prune(store, log, [2]) == 0)
+            #expect(try prune(store, log, []) == 0)
+            #expect(try log.read(from: 1, limit: 10) == once)
+            #expect(try prune(store, log, [1, 2, 3]) == 2)
+            #expect(try log.read(from: 1, limit: 10).allSatisfy(\.isPruned))
+        }
+    }
+
+    func prune_tail_thenReopen_verifiesAndContinuesChain() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(4, prunable: [3, 4]), with: WriteBatch(), durable: true)
+            let tail = log.lastHash
+            #expect(try prune(store, log, [3, 4]) == 2)
+            let pruned = try log.read(from: 1, limit: 10)
+            // Opening verifies the tail, which is now a stub.
+            try store.reopenDatabase()
+            let reopened = try makeLog(store, partition)
+            #expect(reopened.nextOffset == 5)
+            #expect(reopened.lastHash == tail)
+            #expect(try reopened.read(from: 1, limit: 10) == pruned)
+            #expect(try store.logStore.append(to: reopened, [payload(5)], with: WriteBatch(), durable: true) == 5..<6)
+            #expect(reopened.lastHash == HashChain.link(previous: tail, offset: 5, payload: payload(5), prunable: false))
+            #expect(try reopened.read(from: 4, limit: 10).map(\.offset) == [4, 5])
+        }
+    }
+
+    func prune_afterTruncate_atFirstOffset_verifiesAgainstAnchor() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(8, prunable: [5, 6]), with: WriteBatch(), durable: true)
+            let all = try log.read(from: 1, limit: 10)
+            try log.truncate(before: 5)
+            #expect(try prune(store, log, [5]) == 1)
+            let kept = try log.read(from: 5, limit: 10)
+            #expect(kept.map(\.hash) == all[4...].map(\.hash))
+            #expect(kept.first?.isPruned == true)
+            try store.reopenDatabase()
+            let reopened = try makeLog(store, partition)
+            #expect(try reopened.read(from: 5, limit: 10) == kept)
+            // Truncating past a stub works like past any record.
+            try reopened.truncate(before: 7)
+            #expect(try reopened.read(from: 7, limit: 10) == Array(kept[2...]))
+        }
+    }
+
+    func storeRead_returnsPrunedRecordsWithoutPayload() throws {
+        try withLog { store, log throws in
+            try store.logStore.append(to: log, records: stagedRecords(5, prunable: [1, 3]), with: WriteBatch(), durable: true)
+            #expect(try prune(store, log, [1, 3]) == 2)
+            let read = try store.logStore.read(partition: partition, from: 1, limit: 10)
+            #expect(read == (try log.read(from: 1, limit: 10)))
+            #expect(read.map(\.isPruned) == [true, false, true, false, false])
+            // Starting right after a stub links to the stub's hash.
+            #expect(try store.logStore.read(partition: partition, from: 2, limit: 10) == Array(read[1...]))
+            #expect(try store.logStore.read(partition: partition, from: 4, limit: 10) == Array(read[3...]))
+        }
+    }
+
+    func hashBeforeFirstOffset_isGenesis_thenTheLastRemovedRecordsHash() throws {
+        try withLog { store, log throws in
+            #expect(try log.hashBeforeFirstOffset() == HashChain.genesis(partition: partition))
+            try store.logStore.append(to: log, (1...8).map { payload($0) }, with: WriteBatch(), durable: true)
+            let all = try log.read(from: 1, limit: 10)
+            #expect(try log.hashBeforeFirstOffset() == HashChain.genesis(partition: partition))
+            try log.truncate(before: 5)
+            #expect(try log.hashBeforeFirstOffset() == all[3].hash)
+            try store.reopenDatabase()
+            let reopened = try makeLog(store, partition)
+            #expect(try reopened.hashBeforeFirstOffset() == all[3].hash)
+            try reopened.truncate(before: reopened.nextOffset)
+            #expect(try reopened.hashBeforeFirstOffset() == all[7].hash)
+            #expect(try reopened.hashBeforeFirstOffset() == reopened.lastHash)
         }
     }
 

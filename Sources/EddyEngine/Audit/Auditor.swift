@@ -6,8 +6,9 @@ import Foundation
 
 /// Offline audit of a data directory: verifies every partition's hash chain, re-derives its
 /// state by replaying the log through the same operations the server runs (into a scratch
-/// store), checks each recorded outcome against the re-derived one, and compares the
-/// re-derived state with the live state, naming the first key that differs.
+/// store, from the beginning or, once retention removed it, from the verified base snapshot),
+/// checks each recorded outcome against the re-derived one, and compares the re-derived state
+/// with the live state, naming the first key that differs.
 ///
 /// It opens the data directory exclusively (RocksDB's lock), so the server must be stopped.
 public enum Auditor {
@@ -83,7 +84,25 @@ public enum Auditor {
         }
         report.firstOffset = log.firstOffset
         report.lastOffset = log.nextOffset - 1
-        let rederive = log.firstOffset == 1
+        // Records through `replayedAfter` are only verified; those after it are re-run.
+        var replayedAfter: UInt64 = 0
+        switch startingPoint(partition, log: log, database: database, into: &report) {
+        case .beginning:
+            report.stateRederivedFrom = "the beginning of the log"
+        case .snapshot(let offset):
+            do {
+                try seed(partition, from: database, into: scratch, context: context)
+            } catch {
+                report.problems.append("the base snapshot cannot be copied: \(error)")
+                return report
+            }
+            replayedAfter = offset
+            report.snapshotOffset = offset
+            report.stateRederivedFrom = "a verified snapshot at offset \(offset)"
+        case .none(let reason):
+            report.stateNotRederivedBecause = reason
+        }
+        let rederive = report.stateRederivedFrom != nil
         report.stateRederived = rederive
         var view = StateView(database: scratch, partition: partition)
         var mismatchedOutcomes = 0
@@ -97,12 +116,20 @@ public enum Auditor {
                 for entry in entries {
                     report.recordsVerified += 1
                     offset = entry.offset + 1
-                    guard rederive else { continue }
+                    // A pruned read: its place in the chain is verified, and it changed nothing.
+                    guard let bytes = entry.payload else {
+                        report.recordsPruned += 1
+                        continue
+                    }
+                    guard rederive, entry.offset > replayedAfter else { continue }
                     let payload: LogPayload
                     do {
-                        payload = try LogPayload(decoding: entry.payload)
+                        payload = try LogPayload(decoding: bytes)
                     } catch {
                         throw Failure(description: "record \(entry.offset) does not decode: \(error)")
+                    }
+                    if entry.prunable, !payload.outcome.isRead {
+                        report.problems.append("record \(entry.offset) is marked prunable but is not a read")
                     }
                     view.currentOffset = entry.offset
                     let handled = try Operations.handle(payload.event, state: view, context: context)

@@ -2,6 +2,7 @@ import Crypto
 import EddyLog
 import EddyModel
 import EddyStorage
+import Foundation
 
 /// Answers provenance questions from the log: what an event did or saw, which writes
 /// produced what a read returned (as it was then, whatever the state is now), and what a
@@ -10,6 +11,8 @@ struct ProvenanceReader {
     let database: Database
     let store: any LogStore
     let partitions: Int
+    /// The read-record retention (`readRecordRetentionSeconds`), named when a pruned read is asked for.
+    var readRetentionSeconds: Int = 0
 
     /// One log record with its place.
     struct Located {
@@ -57,8 +60,11 @@ struct ProvenanceReader {
             throw Missing.expired("the record of '\(id)' (\(partition):\(offset)) is past retention: the log of partition \(partition) now starts at \(first)")
         }
         guard let entry = entries.first, entry.offset == offset else { throw Missing.unknown("no event '\(id)': \(partition):\(offset) is not written") }
+        guard let bytes = entry.payload else {
+            throw Missing.expired("the read record of '\(id)' (\(partition):\(offset)) is past the read-record retention: read records are kept for \(readRetentionSeconds) seconds (storage.readRecordRetentionSeconds), then pruned")
+        }
         do {
-            return Located(partition: partition, offset: offset, payload: try LogPayload(decoding: entry.payload))
+            return Located(partition: partition, offset: offset, payload: try LogPayload(decoding: bytes))
         } catch {
             throw LogError.corrupt(partition: partition, offset: offset, reason: "\(error)")
         }
@@ -212,7 +218,16 @@ struct ProvenanceReader {
                 reads.append(["partition": .number(Double(place.partition)), "offset": .number(Double(place.offset)), "expired": true, "message": .string(reason)])
             }
         }
-        return ["client": .string(client), "reads": .array(reads), "more": .bool(more)]
+        var listing: [String: JSON] = ["client": .string(client), "reads": .array(reads), "more": .bool(more)]
+        // Pruned reads leave the index with their records, so say plainly that the listing
+        // cannot reach back past the retention, rather than let it look complete.
+        let nowMs = UInt64(Date().timeIntervalSince1970 * 1000)
+        let retentionMs = UInt64(readRetentionSeconds) * 1000
+        if retentionMs > 0, nowMs > retentionMs, fromMs < nowMs - retentionMs {
+            listing["expiredBeforeMs"] = .number(Double(nowMs - retentionMs))
+            listing["message"] = .string("reads older than \(readRetentionSeconds) seconds (storage.readRecordRetentionSeconds) are pruned and not listed")
+        }
+        return .object(listing)
     }
 }
 

@@ -309,7 +309,9 @@ final class SubscriptionHub: Sendable {
             }
             var changes: [(offset: UInt64, op: Op, event: String, change: Change)] = []
             for record in records {
-                guard let payload = try? LogPayload(decoding: record.payload) else {
+                // A pruned read record: reads change nothing a subscriber is sent.
+                guard let bytes = record.payload else { continue }
+                guard let payload = try? LogPayload(decoding: bytes) else {
                     end(handle, EddyError(.partitionUnavailable, "log record \(record.offset) of partition \(partition) is damaged"))
                     return
                 }
