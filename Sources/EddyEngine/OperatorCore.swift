@@ -115,11 +115,8 @@ struct OperatorCore {
             let payload = LogPayload(epoch: epoch, timestampMs: now, event: event, outcome: handled.outcome)
             // Only read records may be pruned later (read-record retention); the mark is in
             // the chain, so no write can ever be passed off as a pruned read.
-            if case .read = handled.outcome {
-                payloads.append(StagedRecord(payload.encoded(), prunable: true))
-            } else {
-                payloads.append(StagedRecord(payload.encoded()))
-            }
+            let isRead = if case .read = handled.outcome { true } else { false }
+            payloads.append(StagedRecord(payload.encoded(), prunable: isRead))
             if case .applied(let changes) = handled.outcome {
                 state.apply(changes, into: batch)
                 feed.append(.write(offset: offset, op: event.op, event: event.id ?? serverID(offset), changes: changes))

@@ -90,15 +90,7 @@ enum CallOperation {
                 let key = try Call.key(write.key, table: write.table, scope, partition: state.partition, context.partitioner)
                 var event = Event(op: write.op, table: write.table, key: key)
                 if let template = write.value {
-                    do {
-                        event.value = try template.evaluate(in: scope)
-                    } catch {
-                        throw EddyError(.expressionFailed, "value of a \(write.op.rawValue) to '\(write.table)': \(error.reason)")
-                    }
-                    let size = event.value!.serialized().count
-                    guard size <= context.limits.valueBytesMax else {
-                        throw EddyError(.valueTooLarge, "a \(write.op.rawValue) to '\(write.table)' would store \(size) bytes; the maximum is \(context.limits.valueBytesMax)")
-                    }
+                    event.value = try Call.value(template, scope, what: "a \(write.op.rawValue) to '\(write.table)'", limits: context.limits)
                 }
                 if let field = write.field { event.field = field }
                 if let by = write.by {
@@ -172,6 +164,21 @@ enum CallOperation {
             }
         }
 
+        /// A document a write or delivery stores, evaluated and checked against `valueBytesMax`.
+        static func value(_ template: ValueTemplate, _ scope: [String: JSON], what: String, limits: Limits) throws(EddyError) -> JSON {
+            let value: JSON
+            do {
+                value = try template.evaluate(in: scope)
+            } catch {
+                throw EddyError(.expressionFailed, "value of \(what): \(error.reason)")
+            }
+            let size = value.serialized().count
+            guard size <= limits.valueBytesMax else {
+                throw EddyError(.valueTooLarge, "\(what) would store \(size) bytes; the maximum is \(limits.valueBytesMax)")
+            }
+            return value
+        }
+
         /// A key expression's value, which must be a non-empty string owned by `partition`.
         static func key(_ expression: Expression, table: String, _ scope: [String: JSON], partition: Int?, _ partitioner: Partitioner) throws(EddyError) -> String {
             guard case .string(let key) = try evaluate(expression, scope), !key.isEmpty else {
@@ -225,16 +232,7 @@ enum CallOperation {
                 guard key.utf8.count <= limits.keyBytesMax else {
                     throw EddyError(.keyTooLong, "a delivery to '\(delivery.table)' has a key of \(key.utf8.count) bytes; the maximum is \(limits.keyBytesMax)")
                 }
-                let value: JSON
-                do {
-                    value = try delivery.value.evaluate(in: scope)
-                } catch {
-                    throw EddyError(.expressionFailed, "value of a delivery to '\(delivery.table)': \(error.reason)")
-                }
-                let size = value.serialized().count
-                guard size <= limits.valueBytesMax else {
-                    throw EddyError(.valueTooLarge, "a delivery to '\(delivery.table)' would store \(size) bytes; the maximum is \(limits.valueBytesMax)")
-                }
+                let value = try Self.value(delivery.value, scope, what: "a delivery to '\(delivery.table)'", limits: limits)
                 let event = Event(id: Event.derivedID(id, "deliver-\(index)"), op: .put, table: delivery.table, key: key, value: value)
                 emitted.append(Emitted(partition: partitioner.partition(table: delivery.table, key: key), event: event))
             }
