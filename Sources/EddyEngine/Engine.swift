@@ -154,28 +154,58 @@ public final class Engine: Sendable {
         await handle(batch: [event])[0]
     }
 
-    /// Handles events in order: events for the same partition apply in batch order, and the
-    /// whole batch is queued before any reply is awaited, so it usually shares group commits.
+    /// Handles events in order and returns their results.
     public func handle(batch: [Event]) async -> [EventResult] {
+        await withCheckedContinuation { continuation in submit(batch) { continuation.resume(returning: $0) } }
+    }
+
+    /// Handles events in order and calls `completion` once with every result: events for the
+    /// same partition apply in batch order, and the whole batch is queued before any reply
+    /// is awaited, so it usually shares group commits.
+    ///
+    /// This is the request path. Plain events are queued on the caller's thread and
+    /// `completion` runs on the thread that finishes the last piece (usually the WAL-sync
+    /// thread), so a request costs no task and no hop through the concurrency pool. Events
+    /// that must wait (for an `after` position, or for parts from other partitions) run in
+    /// a task.
+    public func submit(_ batch: [Event], completion: @escaping @Sendable ([EventResult]) -> Void) {
+        guard !batch.contains(where: { $0.op.spansPartitions || $0.after != nil }) else {
+            Task { completion(await handle(waiting: batch)) }
+            return
+        }
+        dispatch(batch, started: .now, completion: completion)
+    }
+
+    /// A batch whose events wait first: spanning ones for their parts, and the batch's
+    /// `after` positions, merged (so if the wait times out, every event that carried `after`
+    /// gets the error).
+    private func handle(waiting batch: [Event]) async -> [EventResult] {
         if batch.contains(where: \.op.spansPartitions) { return await handle(mixedBatch: batch) }
         let started = ContinuousClock.now
-        var results = [EventResult?](repeating: nil, count: batch.count)
-        var events = batch
-
-        // Wait for every `after` position first (the batch's positions merged, so if the wait
-        // times out, every event that carried `after` gets the error).
-        let after = events.reduce(Position()) { $0.merged(with: $1.after ?? Position()) }
-        if !after.isEmpty {
-            do {
-                try await applied.wait(until: after)
-            } catch {
-                for (index, event) in events.enumerated() where event.after != nil {
-                    results[index] = .failure(error, id: event.id)
-                }
+        var failed: [Int: EventResult] = [:]
+        let after = batch.reduce(Position()) { $0.merged(with: $1.after ?? Position()) }
+        do {
+            try await applied.wait(until: after)
+        } catch {
+            for (index, event) in batch.enumerated() where event.after != nil {
+                failed[index] = .failure(error, id: event.id)
             }
         }
+        return await withCheckedContinuation { continuation in
+            dispatch(batch, failed: failed, started: started) { continuation.resume(returning: $0) }
+        }
+    }
 
-        // Plan each event's pieces of work: one partition, or every partition for a scan.
+    /// Plans each event's pieces of work (one partition, or every partition for a scan),
+    /// queues them, and assembles the results once every piece is answered. Events in
+    /// `failed` already have their result.
+    private func dispatch(
+        _ batch: [Event], failed: [Int: EventResult] = [:], started: ContinuousClock.Instant,
+        completion: @escaping @Sendable ([EventResult]) -> Void
+    ) {
+        var results = [EventResult?](repeating: nil, count: batch.count)
+        for (index, result) in failed { results[index] = result }
+        var events = batch
         var plan: [(event: Int, partition: Int)] = []
         for index in events.indices where results[index] == nil {
             guard events[index].op != .subscribe else {
@@ -195,21 +225,24 @@ public final class Engine: Sendable {
         }
 
         let gather = Gather(count: plan.count)
+        let (planned, presets) = (plan, results)
+        let finalEvents = events
+        gather.whenComplete { [self] replies in
+            var results = presets
+            var parts: [Int: [(partition: Int, reply: PartitionReply)]] = [:]
+            for (piece, reply) in zip(planned, replies) {
+                parts[piece.event, default: []].append((piece.partition, reply))
+            }
+            for (index, eventParts) in parts {
+                results[index] = assemble(finalEvents[index], eventParts)
+            }
+            let elapsed = ContinuousClock.now - started
+            for event in finalEvents { metrics.recordRequest(op: event.op, duration: elapsed) }
+            completion(results.map { $0! })
+        }
         for (slot, piece) in plan.enumerated() {
             worker(of: piece.partition).submit(PartitionWork(partition: piece.partition, event: events[piece.event]) { gather.deliver($0, at: slot) })
         }
-        let replies = await gather.wait()
-
-        var parts: [Int: [(partition: Int, reply: PartitionReply)]] = [:]
-        for (piece, reply) in zip(plan, replies) {
-            parts[piece.event, default: []].append((piece.partition, reply))
-        }
-        for (index, eventParts) in parts {
-            results[index] = assemble(events[index], eventParts)
-        }
-        let elapsed = ContinuousClock.now - started
-        for event in events { metrics.recordRequest(op: event.op, duration: elapsed) }
-        return results.map { $0! }
     }
 
     private func assemble(_ event: Event, _ parts: [(partition: Int, reply: PartitionReply)]) -> EventResult {

@@ -4,67 +4,75 @@ import Synchronization
 /// threads, and hands them over in order once all have arrived. It is how a batch, a scan,
 /// and a fan-out query wait for their parts without blocking a thread.
 final class Gather: Sendable {
+    typealias Waiter = @Sendable ([PartitionReply?]) -> Void
+
     private struct State {
         var replies: [PartitionReply?]
         var remaining: Int
-        var continuation: CheckedContinuation<[PartitionReply?], Never>?
+        var waiter: Waiter?
+        /// The timeout passed: whoever waits now gets what has arrived.
+        var expired = false
     }
 
     private let state: Mutex<State>
 
     init(count: Int) {
-        state = Mutex(State(replies: Array(repeating: nil, count: count), remaining: count, continuation: nil))
+        state = Mutex(State(replies: Array(repeating: nil, count: count), remaining: count, waiter: nil))
     }
 
     func deliver(_ reply: PartitionReply, at index: Int) {
-        let done: (CheckedContinuation<[PartitionReply?], Never>, [PartitionReply?])? = state.withLock { state in
+        let done: (Waiter, [PartitionReply?])? = state.withLock { state in
             precondition(state.replies[index] == nil, "reply \(index) delivered twice")
             state.replies[index] = reply
             state.remaining -= 1
-            guard state.remaining == 0, let continuation = state.continuation else { return nil }
-            state.continuation = nil
-            return (continuation, state.replies)
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.replies)
         }
-        if let (continuation, replies) = done { continuation.resume(returning: replies) }
+        if let (waiter, replies) = done { waiter(replies) }
     }
 
-    /// Every reply, once all have arrived. For work whose every piece is always answered
-    /// (each submitted piece gets a reply: a result, or a failure when it cannot run).
+    /// Calls `done` with every reply once all have arrived: at once if they already have,
+    /// otherwise on the thread that delivers the last. For work whose every piece is always
+    /// answered (a result, or a failure when it cannot run). It is how the request path
+    /// waits without a task: the last partition thread to answer carries the result on.
+    func whenComplete(_ done: @escaping @Sendable ([PartitionReply]) -> Void) {
+        setWaiter { done($0.map { $0! }) }
+    }
+
+    /// Every reply, once all have arrived.
     func wait() async -> [PartitionReply] {
-        await collect(timeout: nil).map { $0! }
+        await withCheckedContinuation { continuation in whenComplete { continuation.resume(returning: $0) } }
     }
 
     /// The replies that arrived within `timeout`; a missing one is nil. A fan-out gives up
     /// on a slow part rather than hold the client forever.
     func wait(timeout: Duration) async -> [PartitionReply?] {
-        await collect(timeout: timeout)
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { expire() }
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in setWaiter { continuation.resume(returning: $0) } }
     }
 
-    private func collect(timeout: Duration?) async -> [PartitionReply?] {
-        let timer: Task<Void, Never>? = timeout.map { timeout in
-            Task { [self] in
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { expire() }
-            }
+    private func setWaiter(_ waiter: @escaping Waiter) {
+        let ready: [PartitionReply?]? = state.withLock { state in
+            if state.remaining == 0 || state.expired { return state.replies }
+            state.waiter = waiter
+            return nil
         }
-        defer { timer?.cancel() }
-        return await withCheckedContinuation { continuation in
-            let ready: [PartitionReply?]? = state.withLock { state in
-                if state.remaining == 0 { return state.replies }
-                state.continuation = continuation
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
+        if let ready { waiter(ready) }
     }
 
     /// Hands over what has arrived so far; later replies are ignored.
     private func expire() {
-        let partial: (CheckedContinuation<[PartitionReply?], Never>, [PartitionReply?])? = state.withLock { state in
-            guard let continuation = state.continuation else { return nil }
-            state.continuation = nil
-            return (continuation, state.replies)
+        let partial: (Waiter, [PartitionReply?])? = state.withLock { state in
+            state.expired = true
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.replies)
         }
-        if let (continuation, replies) = partial { continuation.resume(returning: replies) }
+        if let (waiter, replies) = partial { waiter(replies) }
     }
 }

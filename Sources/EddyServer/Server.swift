@@ -26,7 +26,6 @@ public enum Server {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        EventRoutes(engine: engine).register(on: router)
         DeclarationRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
         SubscriptionRoutes(engine: engine).register(on: router)
@@ -38,7 +37,12 @@ public enum Server {
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: WebSocketRoutes(engine: engine).router(),
-                configuration: .init(http1: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))))
+                // `POST /v1/events` is served by a channel handler in front of the router,
+                // which also owns the idle timeout (see EventsChannelHandler).
+                configuration: .init(http1: .init(
+                    additionalChannelHandlers: [EventsChannelHandler(engine: engine, idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))],
+                    idleTimeout: nil
+                ))
             ),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),

@@ -1,0 +1,85 @@
+import EddyModel
+import EddyTestSupport
+import Foundation
+import Testing
+
+/// HTTP/1.1 on one connection, where `POST /v1/events` (served in front of the router) and
+/// the router's endpoints share it: order, keep-alive, limits and the idle timeout.
+@Suite(.serialized) struct HTTPConnectionTests {
+    private typealias Raw = RawHTTPConnection
+
+    @Test func pipelinedRequests_mixingEventsAndOtherEndpoints_areAnsweredInOrder() throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        // Five requests in one write: the server must answer each in the order sent.
+        try connection.send(
+            Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"p1","value":{"n":1}}"#)
+                + Raw.request("GET", "/v1/tables/users/p1")
+                + Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"p1"}"#)
+                + Raw.request("GET", "/health")
+                + Raw.request("POST", "/v1/events", body: #"[{"op":"incr","table":"counters","key":"c","field":"n"},{"op":"incr","table":"counters","key":"c","field":"n"}]"#)
+        )
+        let put = try JSON(parsing: connection.readResponse().body)
+        #expect(put["ok"] == true)
+        #expect(put["value"] == nil)
+        let routed = try JSON(parsing: connection.readResponse().body)
+        #expect(routed["value"] == ["n": 1])
+        let get = try JSON(parsing: connection.readResponse().body)
+        #expect(get["value"] == ["n": 1])
+        #expect(get["found"] == true)
+        let health = try JSON(parsing: connection.readResponse().body)
+        #expect(health["status"] == "ok")
+        let batch = try JSON(parsing: connection.readResponse().body)
+        #expect(batch.arrayValue?.map { $0["value"]?["n"] } == [1, 2])
+    }
+
+    @Test func connectionClose_onAnEventsRequest_isAnsweredThenClosed() throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"c1","value":1}"#, headers: ["Connection: close"]))
+        let reply = try connection.readResponse()
+        #expect(reply.status == 200)
+        #expect(reply.header("connection") == "close")
+        #expect(connection.closesWithin(5))
+    }
+
+    @Test func bodyOverTheLimit_sentInPieces_gets413_andTheConnectionServesOn() throws {
+        let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nlimits:\n  bodyBytesMax: 4096\n")
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        let value = String(repeating: "v", count: 6000)
+        let body = #"{"op":"put","table":"users","key":"big","value":""# + value + #""}"#
+        let request = Array(Raw.request("POST", "/v1/events", body: body).utf8)
+        for start in stride(from: 0, to: request.count, by: 1000) {
+            try connection.send(Array(request[start..<min(start + 1000, request.count)]))
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let tooLarge = try connection.readResponse()
+        #expect(tooLarge.status == 413)
+        #expect(try JSON(parsing: tooLarge.body)["error"]?["code"] == "body_too_large")
+
+        try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"big"}"#))
+        let get = try JSON(parsing: connection.readResponse().body)
+        #expect(get["found"] == false)
+    }
+
+    @Test func idleConnection_isClosedAfterTheIdleTimeout_butAnOpenStreamIsNot() throws {
+        let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nserver:\n  idleTimeoutSeconds: 1\n")
+        try server.start()
+        defer { server.stop() }
+        let idle = try Raw(url: server.url)
+        try idle.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"i1","value":1}"#))
+        #expect(try idle.readResponse().status == 200)
+        let streaming = try Raw(url: server.url)
+        try streaming.send(Raw.request("GET", "/v1/subscribe?table=users"))
+
+        #expect(idle.closesWithin(4))
+        // The subscription stream is a request in progress, so the idle timeout spares it.
+        #expect(!streaming.closesWithin(3))
+    }
+}
