@@ -1,8 +1,9 @@
 import Synchronization
 
 /// The bounded buffer between the engine and one streaming connection (an SSE response or a
-/// WebSocket). The engine offers messages without ever waiting; the connection's task takes
-/// them in order and writes them to the socket.
+/// WebSocket). The engine offers messages without ever waiting; the connection takes them in
+/// order and writes them to the socket, either from a task (`next()`) or straight from its
+/// event loop (`take()` and `whenReady`), which costs no task per delivery.
 ///
 /// When a live offer does not fit, the offer fails and the subscription falls back to reading
 /// the change log from its cursor (see `SubscriptionHub`), so a slow reader costs writers
@@ -14,13 +15,20 @@ public final class SubscriptionOutbox: Sendable {
 
     private struct State {
         var messages: [SubscriptionMessage] = []
-        var waiting: CheckedContinuation<[SubscriptionMessage]?, Never>?
+        /// The reader's wake-up, called once when there is something to take.
+        var reader: (@Sendable () -> Void)?
         var whenRoom: [@Sendable () -> Void] = []
         var closed = false
         /// No more offers; the reader still gets what is buffered, then nil.
         var finishing = false
         /// Whether anything was offered since the last heartbeat check.
         var active = false
+
+        /// Takes the reader's wake-up, if it waits.
+        mutating func wakeReader() -> (@Sendable () -> Void)? {
+            defer { reader = nil }
+            return reader
+        }
     }
 
     private let state = Mutex(State())
@@ -35,21 +43,14 @@ public final class SubscriptionOutbox: Sendable {
     /// Returns false when they do not fit or the outbox is closed.
     @discardableResult
     public func offer(_ messages: [SubscriptionMessage], force: Bool = false) -> Bool {
-        typealias Wake = (CheckedContinuation<[SubscriptionMessage]?, Never>, [SubscriptionMessage])
-        let (accepted, wake): (Bool, Wake?) = state.withLock { state in
+        let (accepted, wake): (Bool, (@Sendable () -> Void)?) = state.withLock { state in
             if state.closed || state.finishing { return (false, nil) }
             guard force || state.messages.count + messages.count <= capacity else { return (false, nil) }
             state.active = true
-            if let waiting = state.waiting {
-                state.waiting = nil
-                let batch = state.messages + messages
-                state.messages.removeAll(keepingCapacity: true)
-                return (true, (waiting, batch))
-            }
             state.messages.append(contentsOf: messages)
-            return (true, nil)
+            return (true, state.wakeReader())
         }
-        if let (continuation, batch) = wake { continuation.resume(returning: batch) }
+        wake?()
         return accepted
     }
 
@@ -60,51 +61,52 @@ public final class SubscriptionOutbox: Sendable {
 
     public var depth: Int { state.withLock { $0.messages.count } }
 
-    /// Everything buffered, waiting if there is nothing; nil once closed.
-    public func next() async -> [SubscriptionMessage]? {
+    /// Everything buffered, without waiting: empty if there is nothing yet; nil once closed,
+    /// or finished and drained. Taking makes room, so it calls back whoever waits for it.
+    public func take() -> [SubscriptionMessage]? {
         let (taken, callbacks): ([SubscriptionMessage]?, [@Sendable () -> Void]) = state.withLock { state in
             if state.closed { return (nil, []) }
             guard !state.messages.isEmpty else { return (state.finishing ? nil : [], []) }
             let batch = state.messages
             state.messages.removeAll(keepingCapacity: true)
-            let callbacks = state.whenRoom
-            state.whenRoom.removeAll()
-            return (batch, callbacks)
+            defer { state.whenRoom.removeAll() }
+            return (batch, state.whenRoom)
         }
         callbacks.forEach { $0() }
-        if let taken, !taken.isEmpty { return taken }
-        if taken == nil { return nil }
-        // Cancelling the reader (a connection closing, a test's timeout) returns an empty batch.
-        let batch = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<[SubscriptionMessage]?, Never>) in
-                let immediate: [SubscriptionMessage]?? = state.withLock { state in
-                    if state.closed || (state.finishing && state.messages.isEmpty) { return .some(nil) }
-                    if !state.messages.isEmpty {
-                        let batch = state.messages
-                        state.messages.removeAll(keepingCapacity: true)
-                        return .some(batch)
-                    }
-                    if Task.isCancelled { return .some([]) }
-                    precondition(state.waiting == nil, "one reader per outbox")
-                    state.waiting = continuation
-                    return .none
-                }
-                if let immediate { continuation.resume(returning: immediate) }
+        return taken
+    }
+
+    /// Calls `wake` once there is something to `take()`: a message, the end of a finished
+    /// outbox, or its close; at once if there already is. It replaces an earlier `wake` not
+    /// yet called: one reader per outbox.
+    public func whenReady(_ wake: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.closed || state.finishing || !state.messages.isEmpty { return true }
+            state.reader = wake
+            return false
+        }
+        if now { wake() }
+    }
+
+    /// Everything buffered, waiting if there is nothing; nil once closed. Cancelling the
+    /// reader's task (a connection closing, a test's timeout) returns an empty batch.
+    public func next() async -> [SubscriptionMessage]? {
+        guard let taken = take() else { return nil }
+        if !taken.isEmpty || Task.isCancelled { return taken }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                whenReady { continuation.resume() }
+                if Task.isCancelled { cancelWait() }
             }
         } onCancel: {
-            let waiting = state.withLock { state in
-                defer { state.waiting = nil }
-                return state.waiting
-            }
-            waiting?.resume(returning: [])
+            cancelWait()
         }
-        // Room was made: wake whoever waited for it.
-        let waiters = state.withLock { state in
-            defer { state.whenRoom.removeAll() }
-            return state.whenRoom
-        }
-        waiters.forEach { $0() }
-        return batch
+        return take()
+    }
+
+    /// Wakes a waiting reader with nothing new; it takes what there is (maybe nothing).
+    private func cancelWait() {
+        state.withLock { $0.wakeReader() }?()
     }
 
     /// Calls `action` once the buffer is at most half full: now if it already is, or when the
@@ -129,24 +131,20 @@ public final class SubscriptionOutbox: Sendable {
 
     /// Takes no more offers; the reader gets what is buffered, then nil.
     public func finish() {
-        let waiting = state.withLock { state in
+        state.withLock { state in
             state.finishing = true
-            defer { state.waiting = nil }
-            return state.messages.isEmpty ? state.waiting : nil
-        }
-        waiting?.resume(returning: nil)
+            return state.wakeReader()
+        }?()
     }
 
     /// Stops the outbox: the reader gets nil, offers fail, room callbacks are dropped.
     public func close() {
-        let waiting = state.withLock { state in
+        state.withLock { state in
             state.closed = true
             state.messages.removeAll()
             state.whenRoom.removeAll()
-            defer { state.waiting = nil }
-            return state.waiting
-        }
-        waiting?.resume(returning: nil)
+            return state.wakeReader()
+        }?()
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }
