@@ -28,7 +28,6 @@ public enum Server {
         router.add(middleware: ErrorMiddleware())
         DeclarationRoutes(engine: engine).register(on: router)
         ReadRoutes(engine: engine).register(on: router)
-        SubscriptionRoutes(engine: engine).register(on: router)
         ProvenanceRoutes(engine: engine).register(on: router)
         OperationsRoutes(engine: engine, registry: registry).register(on: router)
         AuditRoutes(engine: engine).register(on: router)
@@ -38,9 +37,9 @@ public enum Server {
             server: .http1WebSocketUpgrade(
                 webSocketRouter: WebSocketRoutes(engine: engine).router(),
                 // `POST /v1/events` is served by a channel handler in front of the router,
-                // which also owns the idle timeout (see EventsChannelHandler).
+                // which also owns the idle timeout (see ChannelRoutesHandler).
                 configuration: .init(http1: .init(
-                    additionalChannelHandlers: [EventsChannelHandler(engine: engine, idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))],
+                    additionalChannelHandlers: [ChannelRoutesHandler(engine: engine, idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))],
                     idleTimeout: nil
                 ))
             ),

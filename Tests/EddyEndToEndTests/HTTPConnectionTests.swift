@@ -82,4 +82,33 @@ import Testing
         // The subscription stream is a request in progress, so the idle timeout spares it.
         #expect(!streaming.closesWithin(3))
     }
+
+    @Test func sseSubscriberThatDisconnects_isRemovedAtOnce_notAtTheNextHeartbeat() async throws {
+        let server = try ServerProcess(config: """
+            subscriptions:
+              heartbeatSeconds: 60
+            tables:
+              - name: users
+            """)
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        defer { Task { await client.close() } }
+        func openSubscriptions() async throws -> Int? {
+            let text = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
+            return text.split(separator: "\n").first { $0.hasPrefix("eddy_subscriptions ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        }
+        var stream: Raw? = try Raw(url: server.url)
+        try stream!.send(Raw.request("GET", "/v1/subscribe?table=users&prefix=a"))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await openSubscriptions() != 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await openSubscriptions() == 1)
+
+        stream = nil  // closes the socket
+        let closed = ContinuousClock.now
+        while try await openSubscriptions() != 0 && ContinuousClock.now - closed < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await openSubscriptions() == 0)
+        #expect(ContinuousClock.now - closed < .seconds(5), "removed only after \(ContinuousClock.now - closed)")
+        _ = stream
+    }
 }

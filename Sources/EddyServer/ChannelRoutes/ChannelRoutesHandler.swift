@@ -1,0 +1,367 @@
+import EddyEngine
+import EddyModel
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Serves the two hot endpoints straight from the channel pipeline, `POST /v1/events` and
+/// the SSE stream `GET /v1/subscribe`, and passes every other request on to Hummingbird's
+/// router behind it.
+///
+/// Why: most of a single-event request's CPU was the async route around it (a task per
+/// request, async-sequence hops in and out, a continuation resumed from the WAL-sync
+/// thread), and a subscription woke a task per delivery. Here an events body is parsed on
+/// the event loop, queued to the partition workers from there, and answered with one
+/// `execute` on the loop; a subscription's outbox wakes the loop, which writes what is
+/// buffered.
+///
+/// Requests on a connection are answered in order, one at a time, as HTTP/1.1 requires of
+/// pipelined requests: parts that arrive while one is in progress wait in `queued`, and
+/// reading stops until they have been handled, so `queued` holds at most one read's worth.
+///
+/// Because Hummingbird's connection-state handler never sees the requests served here,
+/// this handler owns the connection's idle timeout and its close on graceful shutdown, for
+/// every request on the connection (Hummingbird's own idle timeout is off).
+final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    static let eventsPath = "/v1/events"
+
+    private enum Route {
+        case events
+        case subscribe(HTTPRequest)
+    }
+
+    private enum State {
+        case idle
+        /// Reading a request served here; `body` is nil once it is over the limit.
+        case reading(Route, body: ByteBuffer?, closeAfter: Bool)
+        /// The request is with the engine.
+        case awaitingEngine(closeAfter: Bool)
+        /// A subscription stream is open.
+        case streaming(SubscribeStream, closeAfter: Bool)
+        /// Hummingbird has the request; done when both its request and response have ended.
+        case passedOn(requestEnded: Bool, responseEnded: Bool)
+    }
+
+    private let engine: Engine
+    private let idleTimeout: TimeAmount
+    private var state = State.idle
+    private var queued = CircularBuffer<HTTPRequestPart>()
+    private var readHeld = false
+    private var closeWhenIdle = false
+    private var lastActive = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
+
+    init(engine: Engine, idleTimeout: TimeAmount) {
+        self.engine = engine
+        self.idleTimeout = idleTimeout
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        lastActive = .now()
+        if queued.isEmpty && canTake(part) {
+            take(part, context: context)
+        } else {
+            queued.append(part)
+        }
+    }
+
+    /// Whether `part` can be handled now, or must wait for the request in progress.
+    private func canTake(_ part: HTTPRequestPart) -> Bool {
+        switch state {
+        case .idle, .reading: true
+        case .awaitingEngine, .streaming: false
+        case .passedOn(let requestEnded, _): !requestEnded
+        }
+    }
+
+    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
+            if let route = Self.route(head) {
+                state = .reading(route, body: ByteBuffer(), closeAfter: closeAfter)
+            } else {
+                state = .passedOn(requestEnded: false, responseEnded: false)
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        case (.reading(let route, var body, let closeAfter), .body(let chunk)):
+            state = .idle  // drop the enum's reference while appending, so `body` is not copied
+            if let held = body, held.readableBytes + chunk.readableBytes > engine.configuration.limits.bodyBytesMax {
+                body = nil
+            } else if body?.readableBytes == 0 {
+                body = chunk  // the usual single-part body, without a copy
+            } else {
+                body?.writeImmutableBuffer(chunk)
+            }
+            state = .reading(route, body: body, closeAfter: closeAfter)
+        case (.reading(let route, let body, let closeAfter), .end):
+            state = .awaitingEngine(closeAfter: closeAfter)
+            switch route {
+            case .events: runEvents(body, context: context)
+            case .subscribe(let head): subscribe(head, context: context)
+            }
+        case (.passedOn(_, let responseEnded), .end):
+            context.fireChannelRead(wrapInboundOut(part))
+            requestFinished(.passedOn(requestEnded: true, responseEnded: responseEnded), context: context)
+        default:
+            // A passed-on request's body, or parts out of order: Hummingbird's side judges them.
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    private static func route(_ head: HTTPRequest) -> Route? {
+        guard let path = head.path else { return nil }
+        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch (head.method, bare) {
+        case (.post, Self.eventsPath[...]): return .events
+        case (.get, SubscribeStream.path[...]): return .subscribe(head)
+        default: return nil
+        }
+    }
+
+    /// A callback for other threads that runs `done` on this connection's event loop: at
+    /// once if called there, otherwise with one `execute`.
+    private func onLoop<Value: Sendable>(
+        _ context: ChannelHandlerContext, _ done: @escaping (ChannelRoutesHandler, ChannelHandlerContext, Value) -> Void
+    ) -> @Sendable (Value) -> Void {
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((self, context, done), eventLoop: eventLoop)
+        return { value in
+            if eventLoop.inEventLoop {
+                bound.value.2(bound.value.0, bound.value.1, value)
+            } else {
+                eventLoop.execute { bound.value.2(bound.value.0, bound.value.1, value) }
+            }
+        }
+    }
+
+    // MARK: POST /v1/events
+
+    private func runEvents(_ body: ByteBuffer?, context: ChannelHandlerContext) {
+        guard let body else {
+            respond(EventsRequest.bodyTooLarge(engine.configuration.limits), context: context)
+            return
+        }
+        let reply = onLoop(context) { handler, context, reply in handler.respond(reply, context: context) }
+        body.withUnsafeReadableBytes { bytes in
+            EventsRequest.handle(body: bytes, engine: engine, reply: reply)
+        }
+    }
+
+    private func respond(_ reply: JSONReply, context: ChannelHandlerContext) {
+        guard case .awaitingEngine(let closeAfter) = state else { preconditionFailure("a reply without a request") }
+        var headers = reply.headers
+        headers[.contentLength] = String(reply.body.count)
+        let close = closeAfter || closeWhenIdle
+        if close { headers[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: reply.body))), promise: nil)
+        if close {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        requestFinished(.idle, context: context)
+    }
+
+    // MARK: GET /v1/subscribe
+
+    private func subscribe(_ head: HTTPRequest, context: ChannelHandlerContext) {
+        let event: Event
+        switch SubscribeStream.event(for: head, limits: engine.configuration.limits) {
+        case .success(let parsed): event = parsed
+        case .failure(let error): return respond(.error(error), context: context)
+        }
+        SubscribeStream.open(event, engine: engine, opened: onLoop(context) { handler, context, opened in
+            switch opened {
+            case .success(let stream): handler.startStreaming(stream, context: context)
+            case .failure(let error): handler.respond(.error(error, id: event.id), context: context)
+            }
+        })
+    }
+
+    private func startStreaming(_ stream: SubscribeStream, context: ChannelHandlerContext) {
+        guard case .awaitingEngine(let closeAfter) = state, context.channel.isActive else {
+            stream.close()  // the connection went away while the subscription opened
+            return
+        }
+        state = .streaming(stream, closeAfter: closeAfter)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: SubscribeStream.headers))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.body(context.channel.allocator.buffer(string: stream.opening))), promise: nil)
+        if closeWhenIdle { stream.outbox.finish() }  // shutting down: send what is buffered, then end
+        pump(context: context)
+    }
+
+    /// Writes what the outbox holds while the socket takes more, then waits to be woken:
+    /// by the outbox when something arrives, or by writability when the socket drains. A
+    /// slow reader leaves messages in the outbox until it fills, and the subscription then
+    /// catches up from the log (SubscriptionHub).
+    private func pump(context: ChannelHandlerContext) {
+        guard case .streaming(let stream, let closeAfter) = state else { return }
+        while context.channel.isWritable {
+            guard let messages = stream.outbox.take() else { return endStream(stream, closeAfter: closeAfter, context: context) }
+            if messages.isEmpty {
+                let wake: @Sendable (Void) -> Void = onLoop(context) { handler, context, _ in handler.pump(context: context) }
+                stream.outbox.whenReady { wake(()) }
+                return
+            }
+            var buffer = context.channel.allocator.buffer(capacity: 256 * messages.count)
+            let ended = SubscribeStream.write(messages, into: &buffer)
+            context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: nil)
+            if ended { return endStream(stream, closeAfter: closeAfter, context: context) }
+        }
+    }
+
+    private func endStream(_ stream: SubscribeStream, closeAfter: Bool, context: ChannelHandlerContext) {
+        stream.close()
+        state = .awaitingEngine(closeAfter: closeAfter)
+        if closeAfter || closeWhenIdle {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        requestFinished(.idle, context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { pump(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Moving on
+
+    /// Moves on from a request: idle once both halves of a passed-on one have ended, and
+    /// then the requests that waited behind it.
+    private func requestFinished(_ next: State, context: ChannelHandlerContext) {
+        if case .passedOn(true, true) = next {
+            state = .idle
+        } else {
+            state = next
+        }
+        guard case .idle = state else { return }
+        lastActive = .now()
+        if closeWhenIdle {
+            context.close(promise: nil)
+            return
+        }
+        guard !queued.isEmpty else { return resumeReading(context: context) }
+        while let part = queued.first, canTake(part) {
+            queued.removeFirst()
+            take(part, context: context)
+        }
+        // Outside a read, parts passed on wait for this: Hummingbird's handler hands what
+        // it has read to its request loop at read-complete.
+        context.fireChannelReadComplete()
+        resumeReading(context: context)
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        if queued.isEmpty && readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if queued.isEmpty {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data), case .passedOn(let requestEnded, _) = state else { return }
+        // Hummingbird's response ended. Requests queued behind it run after this write
+        // returns, not inside Hummingbird's write.
+        if requestEnded && queued.isEmpty && !closeWhenIdle {
+            requestFinished(.passedOn(requestEnded: true, responseEnded: true), context: context)
+            return
+        }
+        state = .passedOn(requestEnded: requestEnded, responseEnded: true)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = bound.value
+            if case .passedOn(let requestEnded, true) = handler.state {
+                context.flush()
+                handler.requestFinished(.passedOn(requestEnded: requestEnded, responseEnded: true), context: context)
+            }
+        }
+    }
+
+    // MARK: Connection lifetime
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleIdleCheck(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleIdleCheck(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopConnection()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopConnection()
+    }
+
+    /// The connection is gone: its timer stops, and so does its subscription, at once.
+    private func stopConnection() {
+        idleCheck?.cancel()
+        idleCheck = nil
+        if case .streaming(let stream, let closeAfter) = state {
+            stream.close()
+            state = .awaitingEngine(closeAfter: closeAfter)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // Graceful shutdown: finish the request in progress, then close. A stream sends
+        // what is buffered and ends (clients reconnect and resume later or elsewhere).
+        switch state {
+        case .idle where queued.isEmpty:
+            context.close(promise: nil)
+        case .streaming(let stream, _):
+            closeWhenIdle = true
+            stream.outbox.finish()
+        default:
+            closeWhenIdle = true
+        }
+    }
+
+    /// Closes the connection once nothing has happened on it for `idleTimeout` and no
+    /// request is in progress (a subscription stream is a request in progress).
+    private func scheduleIdleCheck(context: ChannelHandlerContext) {
+        guard idleCheck == nil else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(deadline: lastActive + idleTimeout) {
+            let (handler, context) = bound.value
+            handler.idleCheck = nil
+            if case .idle = handler.state, handler.queued.isEmpty, NIODeadline.now() >= handler.lastActive + handler.idleTimeout {
+                context.close(promise: nil)
+            } else {
+                if case .idle = handler.state {} else { handler.lastActive = .now() }
+                handler.scheduleIdleCheck(context: context)
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import EddyEngine
+import EddyModel
+import Foundation
+import HTTPTypes
+import NIOCore
+
+/// `GET /v1/subscribe?table=&key=|prefix=&from=&id=&client=&after=`: a subscription as
+/// Server-Sent Events, following the EventSource conventions so a browser reconnects and
+/// resumes alone:
+/// - every change is one `data:` line of JSON, with its cursor on the `id:` line;
+/// - a reconnect's `Last-Event-ID` header is the cursor to resume after (it wins over `from`);
+/// - `retry:` asks for a reconnect after one second; idle streams get `: heartbeat` comments;
+/// - a subscription the server ends (cursor expired, partition stopped) sends one
+///   `event: ended` with the error, then the response ends.
+/// A subscribe that fails before streaming answers with the usual JSON error and status.
+///
+/// `ChannelRoutesHandler` runs the stream on the connection's event loop: the outbox wakes
+/// it, and it writes what is buffered while the socket takes more.
+final class SubscribeStream: Sendable {
+    static let path = "/v1/subscribe"
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let headers: HTTPFields = [
+        .contentType: "text/event-stream",
+        .cacheControl: "no-cache",
+        HTTPField.Name("X-Accel-Buffering")!: "no",
+    ]
+
+    let subscription: Subscription
+    let position: Position
+    let resumedAfter: Position?
+    private let engine: Engine
+
+    var outbox: SubscriptionOutbox { subscription.outbox }
+
+    /// The subscribe event a request asks for, from its query and `Last-Event-ID`.
+    static func event(for head: HTTPRequest, limits: Limits) -> Result<Event, EddyError> {
+        var object: [String: JSON] = ["op": "subscribe"]
+        let items = head.path.flatMap { URLComponents(string: $0)?.queryItems } ?? []
+        for name in ["table", "key", "prefix", "from", "id", "client", "after"] {
+            if let value = items.last(where: { $0.name == name })?.value { object[name] = .string(value) }
+        }
+        if let resume = head.headerFields[lastEventID], !resume.isEmpty {
+            object["from"] = .string(resume)
+        }
+        return Result { () throws(EddyError) in try Event(json: .object(object), limits: limits) }
+    }
+
+    /// Registers the subscription; `opened` gets the stream, or the error to answer with.
+    static func open(_ event: Event, engine: Engine, opened: @escaping @Sendable (Result<SubscribeStream, EddyError>) -> Void) {
+        let outbox = SubscriptionOutbox(capacity: engine.configuration.subscriptions.bufferMessages)
+        Task {
+            switch await engine.subscribe(event, outbox: outbox) {
+            case .success(let (subscription, position)):
+                opened(.success(SubscribeStream(subscription: subscription, position: position, resumedAfter: event.from, engine: engine)))
+            case .failure(let error):
+                outbox.close()
+                opened(.failure(error))
+            }
+        }
+    }
+
+    private init(subscription: Subscription, position: Position, resumedAfter: Position?, engine: Engine) {
+        self.subscription = subscription
+        self.position = position
+        self.resumedAfter = resumedAfter
+        self.engine = engine
+    }
+
+    /// The first bytes of the stream.
+    var opening: String {
+        var text = "retry: 1000\n: subscription \(subscription.id) at \(position.token)\n\n"
+        if let resumedAfter { text += ": resuming after \(resumedAfter.token)\n\n" }
+        return text
+    }
+
+    /// Ends the subscription; the connection's end (or the stream's) calls it. Idempotent.
+    func close() {
+        engine.unsubscribe(subscription)
+        outbox.close()
+    }
+
+    /// Frames `messages` into `buffer`; true if the last one ends the stream.
+    static func write(_ messages: [SubscriptionMessage], into buffer: inout ByteBuffer) -> Bool {
+        for message in messages {
+            write(message, into: &buffer)
+            if case .ended = message { return true }
+        }
+        return false
+    }
+
+    /// One message in SSE framing. JSON has no raw newlines, so `data:` is one line.
+    private static func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer) {
+        switch message {
+        case .change(let change):
+            buffer.writeString("id: \(change.cursor)\ndata: ")
+            buffer.writeBytes(change.json)
+            buffer.writeString("\n\n")
+        case .ended:
+            buffer.writeString("event: ended\ndata: ")
+            buffer.writeBytes(message.json)
+            buffer.writeString("\n\n")
+        case .heartbeat:
+            buffer.writeString(": heartbeat\n\n")
+        case .reply(let body):
+            buffer.writeString("event: reply\ndata: ")
+            buffer.writeBytes(body)
+            buffer.writeString("\n\n")
+        }
+    }
+}
