@@ -73,6 +73,23 @@ public final class RawHTTPConnection {
         }
     }
 
+    /// Whether `text` arrives within `timeout`, for streams without a length (SSE). What
+    /// arrived stays unread.
+    public func receives(_ text: String, within timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        let wanted = Array(text.utf8)
+        do {
+            while true {
+                if received.count >= wanted.count, (0...(received.count - wanted.count)).contains(where: { received[$0..<($0 + wanted.count)].elementsEqual(wanted) }) {
+                    return true
+                }
+                guard try fill(until: deadline) else { return false }
+            }
+        } catch {
+            return false
+        }
+    }
+
     /// Whether the server closes the connection within `timeout` (whatever else it sends).
     public func closesWithin(_ timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

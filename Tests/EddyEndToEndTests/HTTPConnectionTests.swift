@@ -111,4 +111,26 @@ import Testing
         #expect(ContinuousClock.now - closed < .seconds(5), "removed only after \(ContinuousClock.now - closed)")
         _ = stream
     }
+
+    @Test func idleSSEStreams_eachGetAHeartbeatWithinTheInterval() throws {
+        let server = try ServerProcess(config: """
+            subscriptions:
+              heartbeatSeconds: 1
+            tables:
+              - name: users
+            """)
+        try server.start()
+        defer { server.stop() }
+        let streams = try (0..<20).map { index in
+            let stream = try Raw(url: server.url)
+            try stream.send(Raw.request("GET", "/v1/subscribe?table=users&key=k\(index)"))
+            #expect(stream.receives(": subscription ", within: 10))
+            return stream
+        }
+        // Heartbeats are spread over the interval, but each stream is checked once per
+        // interval: within two, every idle stream has had one.
+        for stream in streams {
+            #expect(stream.receives(": heartbeat", within: 2.5))
+        }
+    }
 }

@@ -75,8 +75,10 @@ final class SubscriptionHub: Sendable {
         catchUpThread.name = "eddy-catch-up"
         catchUpThread.start()
         let heartbeatThread = Thread { [self] in
-            while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds) == .timedOut {
-                heartbeat()
+            var slice = 0
+            while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds / Double(Self.heartbeatSlices)) == .timedOut {
+                heartbeat(slice: slice)
+                slice = (slice + 1) % Self.heartbeatSlices
             }
         }
         heartbeatThread.name = "eddy-heartbeat"
@@ -341,10 +343,22 @@ final class SubscriptionHub: Sendable {
 
     // MARK: Observing
 
-    /// Offers a heartbeat to every outbox that had nothing to send since the last call.
-    func heartbeat() {
+    /// Heartbeats are spread over their interval in this many slices: with 10,000 idle
+    /// streams, writing all their heartbeats at once held the event loops for tens of
+    /// milliseconds, which every change delivered meanwhile waited out.
+    static let heartbeatSlices = 20
+
+    /// Offers a heartbeat to every outbox in `slice` that had nothing to send since its last
+    /// check. Each outbox is in one slice, so it is checked once per heartbeat interval.
+    func heartbeat(slice: Int) {
         let outboxes = state.withLock { state in
-            Dictionary(state.registered.values.map { (ObjectIdentifier($0.subscription.outbox), $0.subscription.outbox) }, uniquingKeysWith: { a, _ in a })
+            var inSlice: [ObjectIdentifier: SubscriptionOutbox] = [:]
+            for registered in state.registered.values {
+                let outbox = registered.subscription.outbox
+                let id = ObjectIdentifier(outbox)
+                if abs(id.hashValue % Self.heartbeatSlices) == slice { inSlice[id] = outbox }
+            }
+            return inSlice
         }
         for outbox in outboxes.values where !outbox.takeActivity() {
             outbox.offer([.heartbeat], force: true)
