@@ -64,6 +64,11 @@ public final class RawHTTPConnection {
         }
     }
 
+    /// Half-closes: the server sees the end of its input, and may still answer.
+    public func closeWrite() {
+        shutdown(socket, Int32(SHUT_WR))
+    }
+
     /// The next response, within `timeout`.
     public func readResponse(timeout: TimeInterval = 10) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)

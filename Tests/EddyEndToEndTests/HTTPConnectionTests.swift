@@ -133,4 +133,49 @@ import Testing
             #expect(stream.receives(": heartbeat", within: 2.5))
         }
     }
+
+    @Test func clientThatHalfClosesAfterItsRequests_stillGetsEveryAnswer() throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        try connection.send(
+            Raw.request("POST", "/v1/events", body: #"{"id":"half-1","op":"incr","table":"counters","key":"h","field":"n"}"#)
+                + Raw.request("GET", "/health")
+                + Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"counters","key":"h"}"#)
+        )
+        connection.closeWrite()
+        #expect(try JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
+        #expect(try JSON(parsing: connection.readResponse().body)["status"] == "ok")
+        #expect(try JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
+    }
+
+    @Test func longPipelineOfInstantAnswers_behindOneWrite_isAnsweredInOrder() throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        // The first request waits for a sync; the rest (malformed, answered without the
+        // engine) queue behind it and are answered in one drain when it is done.
+        let count = 2000
+        var text = Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"first","value":1}"#)
+        for index in 0..<count { text += Raw.request("POST", "/v1/events", body: "{\"op\":\(index)") }
+        try connection.send(text)
+        #expect(try connection.readResponse().status == 200)
+        for _ in 0..<count {
+            let reply = try connection.readResponse()
+            #expect(reply.status == 400)
+        }
+        try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"first"}"#))
+        #expect(try JSON(parsing: connection.readResponse().body)["value"] == 1)
+    }
+
+    @Test func clientThatStopsHalfwayThroughABody_isClosedAfterTheIdleTimeout() throws {
+        let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nserver:\n  idleTimeoutSeconds: 1\n")
+        try server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        try connection.send("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"op\":")
+        #expect(connection.closesWithin(5))
+    }
 }

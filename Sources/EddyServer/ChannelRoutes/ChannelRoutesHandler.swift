@@ -47,11 +47,26 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case passedOn(requestEnded: Bool, responseEnded: Bool)
     }
 
+    private enum HeldInbound {
+        case event(Any)
+        case error(any Error)
+    }
+
+    /// How long a subscription stream may take to end once the server shuts down (a reader
+    /// that stopped reading never takes its last bytes).
+    static let streamShutdownGrace = TimeAmount.seconds(5)
+
     private let engine: Engine
     private let idleTimeout: TimeAmount
     private var state = State.idle
     private var queued = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
+    /// Inside the drain loop of `requestFinished`: a reply sent synchronously from it must
+    /// not start another (nested, it could overflow the stack with a long pipeline).
+    private var draining = false
+    /// Input closed or a decoding error, held until the requests before it are answered;
+    /// passed on at once, Hummingbird would end the connection under them.
+    private var heldInbound: [HeldInbound] = []
     private var closeWhenIdle = false
     private var lastActive = NIODeadline.now()
     private var idleCheck: Scheduled<Void>?
@@ -89,6 +104,8 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             if let route = Self.route(head) {
                 state = .reading(route, body: ByteBuffer(), closeAfter: closeAfter)
             } else {
+                // Hummingbird closes after answering such a request: take nothing after it.
+                if closeAfter { closeWhenIdle = true }
                 state = .passedOn(requestEnded: false, responseEnded: false)
                 context.fireChannelRead(wrapInboundOut(part))
             }
@@ -209,8 +226,11 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         while context.channel.isWritable {
             guard let messages = stream.outbox.take() else { return endStream(stream, closeAfter: closeAfter, context: context) }
             if messages.isEmpty {
-                let wake: @Sendable (Void) -> Void = onLoop(context) { handler, context, _ in handler.pump(context: context) }
-                stream.outbox.whenReady { wake(()) }
+                // Always a task on the loop, never inline: the outbox may wake its reader from
+                // inside this handler (a close), where pumping again would re-enter.
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                stream.outbox.whenReady { eventLoop.execute { bound.value.0.pump(context: bound.value.1) } }
                 return
             }
             var buffer = context.channel.allocator.buffer(capacity: 256 * messages.count)
@@ -221,8 +241,8 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func endStream(_ stream: SubscribeStream, closeAfter: Bool, context: ChannelHandlerContext) {
+        state = .awaitingEngine(closeAfter: closeAfter)  // first: closing wakes no pump then
         stream.close()
-        state = .awaitingEngine(closeAfter: closeAfter)
         if closeAfter || closeWhenIdle {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
@@ -239,7 +259,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: Moving on
 
     /// Moves on from a request: idle once both halves of a passed-on one have ended, and
-    /// then the requests that waited behind it.
+    /// then the requests that waited behind it, and what arrived after them.
     private func requestFinished(_ next: State, context: ChannelHandlerContext) {
         if case .passedOn(true, true) = next {
             state = .idle
@@ -248,19 +268,53 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         guard case .idle = state else { return }
         lastActive = .now()
+        guard !draining else { return }  // the loop below, further up the stack, goes on
+        draining = true
+        defer { draining = false }
+        var took = false
+        while let part = queued.first, canTake(part) {
+            if closeWhenIdle, case .idle = state { break }
+            queued.removeFirst()
+            take(part, context: context)
+            took = true
+        }
+        if took {
+            // Outside a read, parts passed on wait for this: Hummingbird's handler hands what
+            // it has read to its request loop at read-complete.
+            context.fireChannelReadComplete()
+        }
+        guard case .idle = state else { return resumeReading(context: context) }
         if closeWhenIdle {
             context.close(promise: nil)
             return
         }
-        guard !queued.isEmpty else { return resumeReading(context: context) }
-        while let part = queued.first, canTake(part) {
-            queued.removeFirst()
-            take(part, context: context)
+        guard queued.isEmpty else { return }
+        let held = heldInbound
+        heldInbound.removeAll()
+        for item in held {
+            switch item {
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            case .error(let error): context.fireErrorCaught(error)
+            }
         }
-        // Outside a read, parts passed on wait for this: Hummingbird's handler hands what
-        // it has read to its request loop at read-complete.
-        context.fireChannelReadComplete()
         resumeReading(context: context)
+    }
+
+    /// Whether inbound events must wait for the requests before them to be answered.
+    private var mustHoldInbound: Bool {
+        guard queued.isEmpty, heldInbound.isEmpty else { return true }
+        switch state {
+        case .idle, .passedOn: return false
+        case .reading, .awaitingEngine, .streaming: return true
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if mustHoldInbound {
+            heldInbound.append(.error(error))
+        } else {
+            context.fireErrorCaught(error)
+        }
     }
 
     private func resumeReading(context: ChannelHandlerContext) {
@@ -285,7 +339,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         guard case .end = unwrapOutboundIn(data), case .passedOn(let requestEnded, _) = state else { return }
         // Hummingbird's response ended. Requests queued behind it run after this write
         // returns, not inside Hummingbird's write.
-        if requestEnded && queued.isEmpty && !closeWhenIdle {
+        if requestEnded && queued.isEmpty && heldInbound.isEmpty && !closeWhenIdle {
             requestFinished(.passedOn(requestEnded: true, responseEnded: true), context: context)
             return
         }
@@ -325,14 +379,19 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         idleCheck?.cancel()
         idleCheck = nil
         if case .streaming(let stream, let closeAfter) = state {
+            state = .awaitingEngine(closeAfter: closeAfter)  // first: closing wakes no pump then
             stream.close()
-            state = .awaitingEngine(closeAfter: closeAfter)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else {
-            context.fireUserInboundEventTriggered(event)
+            // A client that half-closes after its last request still gets its answers.
+            if mustHoldInbound, case .inputClosed? = event as? ChannelEvent {
+                heldInbound.append(.event(event))
+            } else {
+                context.fireUserInboundEventTriggered(event)
+            }
             return
         }
         // Graceful shutdown: finish the request in progress, then close. A stream sends
@@ -343,25 +402,38 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .streaming(let stream, _):
             closeWhenIdle = true
             stream.outbox.finish()
+            context.eventLoop.scheduleTask(in: Self.streamShutdownGrace) { [bound = NIOLoopBound(context, eventLoop: context.eventLoop)] in
+                bound.value.close(promise: nil)
+            }
         default:
             closeWhenIdle = true
         }
     }
 
-    /// Closes the connection once nothing has happened on it for `idleTimeout` and no
-    /// request is in progress (a subscription stream is a request in progress).
+    /// Whether the connection waits on the server (an answer, a stream), not on the client;
+    /// a client that stops sending halfway through a request is idle.
+    private var waitsOnServer: Bool {
+        switch state {
+        case .idle, .reading, .passedOn(false, _): false
+        case .awaitingEngine, .streaming, .passedOn(true, _): true
+        }
+    }
+
+    /// Closes the connection once nothing has arrived on it for `idleTimeout` while it waits
+    /// on the client (a subscription stream waits on the server).
     private func scheduleIdleCheck(context: ChannelHandlerContext) {
         guard idleCheck == nil else { return }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleCheck = context.eventLoop.scheduleTask(deadline: lastActive + idleTimeout) {
             let (handler, context) = bound.value
             handler.idleCheck = nil
-            if case .idle = handler.state, handler.queued.isEmpty, NIODeadline.now() >= handler.lastActive + handler.idleTimeout {
+            if handler.waitsOnServer {
+                handler.lastActive = .now()
+            } else if NIODeadline.now() >= handler.lastActive + handler.idleTimeout {
                 context.close(promise: nil)
-            } else {
-                if case .idle = handler.state {} else { handler.lastActive = .now() }
-                handler.scheduleIdleCheck(context: context)
+                return
             }
+            handler.scheduleIdleCheck(context: context)
         }
     }
 }
