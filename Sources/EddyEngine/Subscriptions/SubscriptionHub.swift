@@ -184,6 +184,8 @@ final class SubscriptionHub: Sendable {
                     }
                 case .write(let offset, let op, let event, let changes):
                     var messages: [UInt64: [SubscriptionMessage]] = [:]
+                    // The cursor of every subscription to this partition alone, shared.
+                    let ownCursor = Self.singlePartitionCursor(p, offset)
                     for change in changes {
                         // Rendered once, shared by every subscriber of the change.
                         var body: SubscriptionChange.Body?
@@ -192,7 +194,9 @@ final class SubscriptionHub: Sendable {
                             let subscription = state.registered[handle]!.subscription
                             if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
                             messages[handle, default: []].append(.change(SubscriptionChange(
-                                subscription: subscription.id, cursor: Self.cursor(state, handle, partition: p, offset: offset), body: body!)))
+                                subscription: subscription.id,
+                                cursor: subscription.partitions.count == 1 ? ownCursor : Self.cursor(state, handle, partition: p, offset: offset),
+                                body: body!)))
                         }
                     }
                     for (handle, batch) in messages {
@@ -253,9 +257,14 @@ final class SubscriptionHub: Sendable {
     }
 
     /// The resume token for a message of `handle` at `offset` of `partition`.
+    /// The cursor of a subscription to one partition: that partition's offset.
+    private static func singlePartitionCursor(_ partition: Int, _ offset: UInt64) -> String {
+        "\(partition):\(offset)"
+    }
+
     private static func cursor(_ state: State, _ handle: UInt64, partition: Int, offset: UInt64) -> String {
         let registered = state.registered[handle]!
-        if registered.subscription.partitions.count == 1 { return "\(partition):\(offset)" }
+        if registered.subscription.partitions.count == 1 { return singlePartitionCursor(partition, offset) }
         var offsets: [Int: UInt64] = [:]
         for q in registered.subscription.partitions {
             offsets[q] = q == partition ? offset : deliveredThrough(state, registered, q)
