@@ -81,30 +81,37 @@ final class SubscribeStream: Sendable {
 
     /// Frames `messages` into `buffer`; true if the last one ends the stream.
     static func write(_ messages: [SubscriptionMessage], into buffer: inout ByteBuffer) -> Bool {
+        // One scratch array for the batch: a change renders its JSON into it, not into an
+        // array of its own (this runs once per subscriber per change).
+        var json: [UInt8] = []
         for message in messages {
-            write(message, into: &buffer)
+            write(message, into: &buffer, scratch: &json)
             if case .ended = message { return true }
         }
         return false
     }
 
     /// One message in SSE framing. JSON has no raw newlines, so `data:` is one line.
-    private static func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer) {
+    private static func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer, scratch json: inout [UInt8]) {
         switch message {
         case .change(let change):
-            buffer.writeString("id: \(change.cursor)\ndata: ")
-            buffer.writeBytes(change.json)
-            buffer.writeString("\n\n")
+            json.removeAll(keepingCapacity: true)
+            change.write(into: &json)
+            buffer.writeStaticString("id: ")
+            buffer.writeString(change.cursor)
+            buffer.writeStaticString("\ndata: ")
+            buffer.writeBytes(json)
+            buffer.writeStaticString("\n\n")
         case .ended:
-            buffer.writeString("event: ended\ndata: ")
+            buffer.writeStaticString("event: ended\ndata: ")
             buffer.writeBytes(message.json)
-            buffer.writeString("\n\n")
+            buffer.writeStaticString("\n\n")
         case .heartbeat:
-            buffer.writeString(": heartbeat\n\n")
+            buffer.writeStaticString(": heartbeat\n\n")
         case .reply(let body):
-            buffer.writeString("event: reply\ndata: ")
+            buffer.writeStaticString("event: reply\ndata: ")
             buffer.writeBytes(body)
-            buffer.writeString("\n\n")
+            buffer.writeStaticString("\n\n")
         }
     }
 }
