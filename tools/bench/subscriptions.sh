@@ -29,9 +29,6 @@ ulimit -n "$(ulimit -Hn)"
 cat > "$WORK/eddy.yaml" <<YAML
 subscriptions:
   max: 200000
-  # Departed subscribers are noticed when a heartbeat to them fails; often, so one run's
-  # closed subscriptions are gone before the next run starts.
-  heartbeatSeconds: 2
 tables:
   - name: counters
   - name: bench
