@@ -136,7 +136,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private static func route(_ head: HTTPRequest) -> Route? {
         guard let path = head.path else { return nil }
-        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let bare = path.firstIndex(of: "?").map { path[..<$0] } ?? path[...]
         switch (head.method, bare) {
         case (.post, Self.eventsPath[...]): return .events
         case (.get, SubscribeStream.path[...]): return .subscribe(head)
