@@ -144,15 +144,17 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    /// A callback for other threads that runs `done` on this connection's event loop: at
-    /// once if called there, otherwise with one `execute`.
+    /// A callback for other threads that runs `done` on this connection's event loop: with
+    /// one `execute`, or at once if called on the loop and `inline` allows it (not where the
+    /// caller may be inside this handler already).
     private func onLoop<Value: Sendable>(
-        _ context: ChannelHandlerContext, _ done: @escaping (ChannelRoutesHandler, ChannelHandlerContext, Value) -> Void
+        _ context: ChannelHandlerContext, inline: Bool = true,
+        _ done: @escaping (ChannelRoutesHandler, ChannelHandlerContext, Value) -> Void
     ) -> @Sendable (Value) -> Void {
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context, done), eventLoop: eventLoop)
         return { value in
-            if eventLoop.inEventLoop {
+            if inline && eventLoop.inEventLoop {
                 bound.value.2(bound.value.0, bound.value.1, value)
             } else {
                 eventLoop.execute { bound.value.2(bound.value.0, bound.value.1, value) }
@@ -181,6 +183,12 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         if close { headers[.connection] = "close" }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: reply.body))), promise: nil)
+        endResponse(close: close, context: context)
+    }
+
+    /// Ends the response in progress: then closes the connection, or moves on to the next
+    /// request.
+    private func endResponse(close: Bool, context: ChannelHandlerContext) {
         if close {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
@@ -226,11 +234,10 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
         while context.channel.isWritable {
             guard let messages = stream.outbox.take() else { return endStream(stream, closeAfter: closeAfter, context: context) }
             if messages.isEmpty {
-                // Always a task on the loop, never inline: the outbox may wake its reader from
-                // inside this handler (a close), where pumping again would re-enter.
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let eventLoop = context.eventLoop
-                stream.outbox.whenReady { eventLoop.execute { bound.value.0.pump(context: bound.value.1) } }
+                // Never inline: the outbox may wake its reader from inside this handler (a
+                // close), where pumping again would re-enter.
+                let wake: @Sendable (Void) -> Void = onLoop(context, inline: false) { handler, context, _ in handler.pump(context: context) }
+                stream.outbox.whenReady { wake(()) }
                 return
             }
             var buffer = context.channel.allocator.buffer(capacity: 256 * messages.count)
@@ -243,12 +250,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func endStream(_ stream: SubscribeStream, closeAfter: Bool, context: ChannelHandlerContext) {
         state = .awaitingEngine(closeAfter: closeAfter)  // first: closing wakes no pump then
         stream.close()
-        if closeAfter || closeWhenIdle {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            return
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        requestFinished(.idle, context: context)
+        endResponse(close: closeAfter || closeWhenIdle, context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -344,14 +346,13 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         state = .passedOn(requestEnded: requestEnded, responseEnded: true)
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let (handler, context) = bound.value
+        let moveOn: @Sendable (Void) -> Void = onLoop(context, inline: false) { handler, context, _ in
             if case .passedOn(let requestEnded, true) = handler.state {
                 context.flush()
                 handler.requestFinished(.passedOn(requestEnded: requestEnded, responseEnded: true), context: context)
             }
         }
+        moveOn(())
     }
 
     // MARK: Connection lifetime
