@@ -1,11 +1,12 @@
 import EddyClient
 import Foundation
+import Testing
 
 /// A real `eddy serve` process on a free loopback port, for tests that must go through the
 /// public interface: HTTP, the CLI, and `kill -9`.
 public final class ServerProcess: @unchecked Sendable {
-    // Why unchecked: `process` and `url` change only in start/stop, which tests call from one
-    // task at a time; the lock guards them against the output reader thread.
+    // Why unchecked: `process`, `url` and `port` change only in start and stop, which tests
+    // call from one task at a time; the lock guards reads from other tasks.
     private let lock = NSLock()
     private var process: Process?
     private var listeningURL: String?
@@ -15,12 +16,15 @@ public final class ServerProcess: @unchecked Sendable {
     public let dataDirectory: String
     /// The configuration file passed with `--config`, or nil to run the embedded default.
     public let configPath: String?
+    /// Where every start's stdout and stderr go.
+    public let logPath: String
 
     /// - Parameter config: YAML configuration, written to a temp file; nil runs the server on
     ///   its embedded default (`Config/eddy.yaml`), as `eddy serve` with no `--config` does.
     public init(config: String? = ServerProcess.defaultTestConfig, dataDirectory: String? = nil) throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-test")
         self.dataDirectory = dataDirectory ?? scratch + "/data"
+        logPath = scratch + "/server.log"
         if let config {
             configPath = scratch + "/eddy.yaml"
             try config.write(toFile: scratch + "/eddy.yaml", atomically: true, encoding: .utf8)
@@ -59,15 +63,19 @@ public final class ServerProcess: @unchecked Sendable {
         try EddyClient(url: url)
     }
 
-    /// Starts the server and waits until it prints the address it listens on.
+    /// Starts the server and waits until it prints the address it listens on. Its output
+    /// (stdout and stderr, every start) goes to `logPath`, which failures quote.
     public func start(timeout: Duration = .seconds(30)) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = (configPath.map { ["serve", "--config", $0] } ?? ["serve"])
             + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        defer { try? log.close() }
+        let startOffset = try log.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
         try process.run()
         lock.lock()
         self.process = process
@@ -75,55 +83,66 @@ public final class ServerProcess: @unchecked Sendable {
         lock.unlock()
 
         let deadline = ContinuousClock.now + timeout
-        var seen = ""
         while ContinuousClock.now < deadline {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty {
-                if !process.isRunning { throw Failure("eddy serve exited with status \(process.terminationStatus) before listening; output: \(seen)") }
-                Thread.sleep(forTimeInterval: 0.01)
-                continue
-            }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if let range = seen.range(of: "eddy listening on "), let end = seen[range.upperBound...].firstIndex(of: " ") {
+            let output = Self.output(of: logPath, from: startOffset)
+            if let range = output.range(of: "eddy listening on "), let end = output[range.upperBound...].firstIndex(of: " ") {
                 lock.lock()
-                listeningURL = String(seen[range.upperBound..<end])
+                listeningURL = String(output[range.upperBound..<end])
                 port = listeningURL.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? 0
                 lock.unlock()
-                // Keep draining stdout so the server never blocks on a full pipe.
-                stdout.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
                 return
             }
+            if !process.isRunning {
+                throw Failure("eddy serve exited with status \(process.terminationStatus) before listening; output: \(output)")
+            }
+            Thread.sleep(forTimeInterval: 0.01)
         }
-        process.terminate()
-        throw Failure("eddy serve did not report listening within \(timeout); output: \(seen)")
+        ChildProcess.kill9(process)
+        throw Failure("eddy serve did not report listening within \(timeout); output: \(Self.output(of: logPath, from: startOffset))")
+    }
+
+    private static func output(of path: String, from offset: UInt64) -> String {
+        guard let data = FileManager.default.contents(atPath: path), data.count > offset else { return "" }
+        return String(decoding: data.dropFirst(Int(offset)), as: UTF8.self)
     }
 
     /// `kill -9`: the process dies at once, with no chance to flush or clean up.
     public func kill9() {
-        lock.lock()
-        let running = process
-        process = nil
-        lock.unlock()
-        guard let running else { return }
-        kill(running.processIdentifier, SIGKILL)
-        running.waitUntilExit()
+        guard let running = takeProcess() else { return }
+        ChildProcess.kill9(running)
     }
 
-    /// SIGTERM and wait: a graceful shutdown.
+    /// SIGTERM and wait: a graceful shutdown. A server still running after `timeout` is a
+    /// bug under test; it is killed (so the test run goes on) and the error says so.
+    public func stopGracefully(timeout: Duration = .seconds(20)) throws {
+        guard let running = takeProcess(), running.isRunning else { return }
+        running.terminate()
+        guard ChildProcess.waitForExit(running, timeout: timeout) else {
+            ChildProcess.kill9(running)
+            throw Failure("eddy serve did not exit within \(timeout) of SIGTERM; output: \(ChildProcess.tail(of: logPath))")
+        }
+    }
+
+    /// `stopGracefully`, for `defer`: a server that will not stop is killed, and the running
+    /// test fails with the reason.
     public func stop() {
+        do {
+            try stopGracefully()
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    private func takeProcess() -> Process? {
         lock.lock()
+        defer { lock.unlock() }
         let running = process
         process = nil
-        lock.unlock()
-        guard let running, running.isRunning else { return }
-        running.terminate()
-        running.waitUntilExit()
+        return running
     }
 
     deinit {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
+        if let process { ChildProcess.kill9(process) }
     }
 
     /// The `eddy` binary next to the test runner, as SwiftPM builds them into one folder.
@@ -141,38 +160,6 @@ public final class ServerProcess: @unchecked Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
         public init(_ description: String) { self.description = description }
-    }
-}
-
-/// Runs the `eddy` CLI as a user would and captures what it prints.
-public enum CLI {
-    public struct Run: Sendable {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
-        public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
-    }
-
-    public static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
     }
 }
 

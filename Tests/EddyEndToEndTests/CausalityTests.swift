@@ -30,7 +30,7 @@ import Testing
             let client = try server.client()
             defer { Task { await client.close() } }
             let marker = Self.marker + CausalityTests.randomTag()
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(30)
             while seen.withLock({ $0[marker] == nil }), ContinuousClock.now < deadline {
                 try await client.put("notifications", marker, true)
                 try await Task.sleep(for: .milliseconds(50))

@@ -44,6 +44,7 @@ import Testing
         #expect(order["causedBy"]?.arrayValue?.map { $0["expired"] } == [true, true])
         #expect(try await h.engine.provenance(of: "w1", depth: 0).get()["found"] == true)
         // A recent read still answers.
+        let r2Sent = ContinuousClock.now
         _ = try await h.result(["id": "r2", "op": "get", "table": "users", "key": "a", "client": "alice"])
         let recent = try await h.engine.provenance(of: "r2", depth: 0).get()
         #expect(recent["records"]?.arrayValue?.first?["answer"] == ["n": 1])
@@ -59,9 +60,12 @@ import Testing
         let write = try await h.send(["id": "w1", "op": "put", "table": "users", "key": "a", "value": ["n": 1]])
         #expect(write.error == nil && write.replayed)
 
+        // r1 and the unnamed read are pruned; r2 too only if a slow machine took longer than
+        // its retention (2 s) to get through the audit.
         let report = try AuditTests.audit(h)
+        let r2MayHaveExpired = ContinuousClock.now - r2Sent >= .seconds(2)
         #expect(report.isClean, "\(report.partitions.flatMap(\.problems))")
-        #expect(report.partitions[0].recordsPruned == 2)
+        #expect((2...(r2MayHaveExpired ? 3 : 2)) ~= report.partitions[0].recordsPruned)
         #expect(report.partitions[0].stateRederived)
     }
 

@@ -53,7 +53,9 @@ final class WebSocketSession: Sendable {
         let outbox = self.outbox
         try await withThrowingTaskGroup(of: Void.self) { connection in
             connection.addTask {
-                while let messages = await outbox.next() {
+                // `next()` answers a cancelled task at once, so the loop must stop on
+                // cancellation or it would spin until the outbox closes.
+                while !Task.isCancelled, let messages = await outbox.next() {
                     for message in messages {
                         try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: message.json))))
                     }
