@@ -44,8 +44,8 @@ public final class RawHTTPConnection {
 
     /// A request's bytes: the request line, `Host`, a `Content-Length` for the body, and any
     /// extra header lines.
-    public static func request(_ method: String, _ path: String, body: String = "", headers: [String] = []) -> String {
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    public static func request(_ method: String, _ path: String, body: String = "", headers: [String] = [], version: String = "HTTP/1.1") -> String {
+        var text = "\(method) \(path) \(version)\r\nHost: 127.0.0.1\r\n"
         for header in headers { text += header + "\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
         return text + "\r\n" + body

@@ -47,6 +47,27 @@ import Testing
         #expect(connection.closesWithin(5))
     }
 
+    /// HTTP/1.0 is persistent only when the client asks with `Connection: keep-alive`;
+    /// otherwise the server closes after the response, on its own routes and the router's.
+    @Test func http10Requests_closeAfterTheResponse_unlessTheyAskForKeepAlive() throws {
+        let server = try ServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let put = Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"h10","value":1}"#, version: "HTTP/1.0")
+        for request in [put, Raw.request("GET", "/health", version: "HTTP/1.0")] {
+            let connection = try Raw(url: server.url)
+            try connection.send(request)
+            #expect(try connection.readResponse().status == 200)
+            #expect(connection.closesWithin(5), "an HTTP/1.0 connection without keep-alive closes")
+        }
+
+        let kept = try Raw(url: server.url)
+        try kept.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"h10"}"#, headers: ["Connection: keep-alive"], version: "HTTP/1.0"))
+        #expect(try JSON(parsing: kept.readResponse().body)["value"] == 1)
+        try kept.send(Raw.request("GET", "/health", headers: ["Connection: Keep-Alive"], version: "HTTP/1.0"))
+        #expect(try kept.readResponse().status == 200, "a keep-alive HTTP/1.0 connection serves on")
+    }
+
     @Test func bodyOverTheLimit_sentInPieces_gets413_andTheConnectionServesOn() throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nlimits:\n  bodyBytesMax: 4096\n")
         try server.start()

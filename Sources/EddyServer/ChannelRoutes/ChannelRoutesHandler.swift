@@ -3,6 +3,7 @@ import EddyModel
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Serves the two hot endpoints straight from the channel pipeline, `POST /v1/events` and
 /// the SSE stream `GET /v1/subscribe`, and passes every other request on to Hummingbird's
@@ -100,7 +101,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
+            let closeAfter = head.headerFields[.connection].map(Self.saysClose) ?? false
             if let route = Self.route(head) {
                 state = .reading(route, body: ByteBuffer(), closeAfter: closeAfter)
             } else {
@@ -132,6 +133,11 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             // A passed-on request's body, or parts out of order: Hummingbird's side judges them.
             context.fireChannelRead(wrapInboundOut(part))
         }
+    }
+
+    /// Whether a `Connection` header's options include `close` (it is a comma-separated list).
+    private static func saysClose(_ connection: String) -> Bool {
+        connection.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
     }
 
     private static func route(_ head: HTTPRequest) -> Route? {
@@ -358,6 +364,14 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: Connection lifetime
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Hummingbird's pipeline has room for extra handlers only behind its HTTP-types
+        // codec, where the HTTP version is gone; this one must see it.
+        do {
+            let pipeline = context.pipeline.syncOperations
+            try pipeline.addHandler(HTTP10ConnectionClose(), position: .before(pipeline.handler(type: HTTP1ToHTTPServerCodec.self)))
+        } catch {
+            preconditionFailure("ChannelRoutesHandler runs behind Hummingbird's HTTP/1 codec: \(error)")
+        }
         if context.channel.isActive { scheduleIdleCheck(context: context) }
     }
 
