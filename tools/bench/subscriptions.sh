@@ -6,6 +6,7 @@
 #
 #   tools/bench/subscriptions.sh                  # RUNS=3, 1,000 fan-out subscribers, 10,000 subscriptions
 #   RUNS=1 FANOUT=1000 MANY=10000 RATE=1000 tools/bench/subscriptions.sh
+#   ONLY_SLOW=1 SLOW_RUNS=9 tools/bench/subscriptions.sh  # only writers with and without a stopped subscriber
 #
 # Prints one JSON line per run and a TSV summary in bench-results/subscriptions.tsv.
 # Every process it starts listens on 127.0.0.1 only and is stopped by PID when it ends.
@@ -62,45 +63,59 @@ drained() {
   done
   echo "warning: subscriptions of the last run are still open" >&2
 }
-: > "$WORK/fanout-eddy"; : > "$WORK/fanout-redis"; : > "$WORK/many"
-for _ in $(seq 1 "$RUNS"); do
-  "$EDDY" bench fanout $S --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-eddy"
-  drained
-  "$EDDY" bench fanout --redis "127.0.0.1:$REDIS_PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-redis"
-done
-for _ in $(seq 1 "$RUNS"); do
-  "$EDDY" bench subscriptions $S --subscriptions "$MANY" --rate "$RATE" --seconds 10 --server-pid "$SERVER_PID" | tee -a "$WORK/many"
-  drained
-done
-# Writers with and without a subscriber that reads nothing (a stopped curl following the
-# whole table the writers write): the writers' figures should not move.
-writers() { # label table
-  local lines=()
+# ONLY_SLOW=1 runs only the slow-subscriber comparison below.
+if [ "${ONLY_SLOW:-0}" != 1 ]; then
+  : > "$WORK/fanout-eddy"; : > "$WORK/fanout-redis"; : > "$WORK/many"
   for _ in $(seq 1 "$RUNS"); do
-    lines+=("$(EDDY_OP=put EDDY_TABLE=$2 wrk -t2 -c16 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
+    "$EDDY" bench fanout $S --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-eddy"
+    drained
+    "$EDDY" bench fanout --redis "127.0.0.1:$REDIS_PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/fanout-redis"
   done
-  printf '%s\n' "${lines[@]}" | awk -v label="$1" '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["events"]}' \
-    | sort -n | awk -v n="$RUNS" -v label="$1" 'NR==int((n+1)/2){printf "%s\tevents/s=%s\tp50_ms=%s\tp99_ms=%s\n", label, $1, $2, $3}' | tee -a "$RESULTS"
-}
+  for _ in $(seq 1 "$RUNS"); do
+    "$EDDY" bench subscriptions $S --subscriptions "$MANY" --rate "$RATE" --seconds 10 --server-pid "$SERVER_PID" | tee -a "$WORK/many"
+    drained
+  done
+fi
+
+# Writers with and without a subscriber that reads nothing: a stopped curl follows the
+# whole of table bench_watched. Runs alternate, one writing bench (no subscriber gets those
+# writes) and one writing bench_watched (all of them go to the stopped subscriber), on the
+# same server at the same time, so drift on this noisy machine hits both sides alike.
+# Each side's median over SLOW_RUNS runs is compared.
+SLOW_RUNS=${SLOW_RUNS:-$((RUNS * 2 + 1))}
 puts() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_events_total\{op="put"\}/{print $2}'; }
-writers "writers c=16, no subscriber" bench
+writer_run() { # table -> "events/s p50 p99"
+  EDDY_OP=put EDDY_TABLE=$1 wrk -t2 -c16 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" \
+    | grep '^RESULT' | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"]}'
+}
+median_of() { # label file-of-"events/s p50 p99"-lines
+  sort -n "$2" | awk -v n="$(wc -l < "$2")" -v label="$1" 'NR==int((n+1)/2){printf "%s\tevents/s=%s\tp50_ms=%s\tp99_ms=%s\n", label, $1, $2, $3}' | tee -a "$RESULTS"
+}
+watched_written=0
 curl -sN "http://127.0.0.1:$PORT/v1/subscribe?table=bench_watched" > "$WORK/slow.out" &
 SLOW_PID=$!
 sleep 0.5
 kill -STOP "$SLOW_PID"
-before=$(puts)
-writers "writers c=16, one stopped subscriber" bench_watched
+: > "$WORK/writers-free"; : > "$WORK/writers-watched"
+for _ in $(seq 1 "$SLOW_RUNS"); do
+  writer_run bench >> "$WORK/writers-free"
+  before=$(puts)
+  writer_run bench_watched >> "$WORK/writers-watched"
+  watched_written=$(( watched_written + $(puts) - before ))
+done
 stalls=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_subscription_stalls_total/{print $2}')
+median_of "writers c=16, no subscriber" "$WORK/writers-free"
+median_of "writers c=16, one stopped subscriber" "$WORK/writers-watched"
 kill -CONT "$SLOW_PID"
-written=$(( $(puts) - before ))
 for _ in $(seq 1 300); do
   got=$(grep -c '^data:' "$WORK/slow.out" || true)
-  [ "$got" -ge "$written" ] && break
+  [ "$got" -ge "$watched_written" ] && break
   sleep 0.2
 done
 kill "$SLOW_PID" 2>/dev/null || true
-printf 'slow subscriber\tstalls=%s\treceived=%s\tputs_written=%s\n' "$stalls" "$got" "$written" | tee -a "$RESULTS"
-
-summarize "eddy fan-out x$FANOUT" "$WORK/fanout-eddy"
-summarize "redis pub/sub x$FANOUT" "$WORK/fanout-redis"
-summarize "eddy $MANY subscriptions at $RATE writes/s" "$WORK/many"
+printf 'slow subscriber\tstalls=%s\treceived=%s\tputs_written=%s\n' "$stalls" "$got" "$watched_written" | tee -a "$RESULTS"
+if [ "${ONLY_SLOW:-0}" != 1 ]; then
+  summarize "eddy fan-out x$FANOUT" "$WORK/fanout-eddy"
+  summarize "redis pub/sub x$FANOUT" "$WORK/fanout-redis"
+  summarize "eddy $MANY subscriptions at $RATE writes/s" "$WORK/many"
+fi
