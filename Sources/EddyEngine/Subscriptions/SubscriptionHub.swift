@@ -24,10 +24,19 @@ final class SubscriptionHub: Sendable {
         case catchingUp(UInt64)
     }
 
-    private struct Registered {
+    /// A class, so the dispatch loop takes each subscriber from `registered` once, as one
+    /// reference: copying a struct out of the dictionary per delivery retained its fields
+    /// every time, which was most of the feed thread's work in a fan-out. Only touched
+    /// under the hub's lock.
+    private final class Registered {
         let subscription: Subscription
         var cursors: [Int: Cursor]
         var delivered: UInt64 = 0
+
+        init(subscription: Subscription, cursors: [Int: Cursor]) {
+            self.subscription = subscription
+            self.cursors = cursors
+        }
     }
 
     private struct State {
@@ -167,9 +176,9 @@ final class SubscriptionHub: Sendable {
             for item in entry.items {
                 switch item {
                 case .attach(let offset, let subscription, let snapshot):
-                    guard state.registered[subscription.handle] != nil else { continue }
+                    guard let registered = state.registered[subscription.handle] else { continue }
                     if let snapshot {
-                        let cursor = Self.cursor(state, subscription.handle, partition: p, offset: offset)
+                        let cursor = Self.cursor(state, registered, partition: p, offset: offset)
                         let messages = snapshot.map { item in
                             SubscriptionMessage.change(SubscriptionChange(
                                 subscription: subscription.id, cursor: cursor,
@@ -177,35 +186,44 @@ final class SubscriptionHub: Sendable {
                         }
                         // Bounded by the snapshot limit, so it may exceed the live capacity.
                         subscription.outbox.offer(messages, force: true)
-                        state.registered[subscription.handle]?.cursors[p] = .live(floor: offset)
+                        registered.cursors[p] = .live(floor: offset)
                     } else {
-                        state.registered[subscription.handle]?.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
+                        registered.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
                         stalled.append(subscription.handle)
                     }
                 case .write(let offset, let op, let event, let changes):
-                    var messages: [UInt64: [SubscriptionMessage]] = [:]
+                    // Each live subscriber's messages of this write, offered together, so a
+                    // stall resumes before the write as a whole. `slots` finds a subscriber's
+                    // batch when the write has several changes.
+                    var batches: [(handle: UInt64, registered: Registered, messages: [SubscriptionMessage])] = []
+                    var slots: [UInt64: Int] = [:]
                     // The cursor of every subscription to this partition alone, shared.
                     let ownCursor = Self.singlePartitionCursor(p, offset)
                     for change in changes {
                         // Rendered once, shared by every subscriber of the change.
                         var body: SubscriptionChange.Body?
                         Self.forEachMatch(state, table: change.table, key: change.key) { handle in
-                            guard case .live(let floor)? = state.registered[handle]?.cursors[p], offset > floor else { return }
-                            let subscription = state.registered[handle]!.subscription
+                            guard let registered = state.registered[handle], case .live(let floor)? = registered.cursors[p], offset > floor else { return }
                             if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
-                            messages[handle, default: []].append(.change(SubscriptionChange(
-                                subscription: subscription.id,
-                                cursor: subscription.partitions.count == 1 ? ownCursor : Self.cursor(state, handle, partition: p, offset: offset),
-                                body: body!)))
+                            let message = SubscriptionMessage.change(SubscriptionChange(
+                                subscription: registered.subscription.id,
+                                cursor: registered.subscription.partitions.count == 1 ? ownCursor : Self.cursor(state, registered, partition: p, offset: offset),
+                                body: body!))
+                            if changes.count > 1, let slot = slots[handle] {
+                                batches[slot].messages.append(message)
+                            } else {
+                                if changes.count > 1 { slots[handle] = batches.count }
+                                batches.append((handle, registered, [message]))
+                            }
                         }
                     }
-                    for (handle, batch) in messages {
-                        if state.registered[handle]!.subscription.outbox.offer(batch) {
-                            state.registered[handle]!.delivered += UInt64(batch.count)
-                            state.delivered += UInt64(batch.count)
+                    for batch in batches {
+                        if batch.registered.subscription.outbox.offer(batch.messages) {
+                            batch.registered.delivered += UInt64(batch.messages.count)
+                            state.delivered += UInt64(batch.messages.count)
                         } else {
-                            Self.stall(&state, handle, partition: p, before: offset)
-                            stalled.append(handle)
+                            Self.stall(&state, batch.handle, partition: p, before: offset)
+                            stalled.append(batch.handle)
                         }
                     }
                 }
@@ -238,12 +256,11 @@ final class SubscriptionHub: Sendable {
     /// Turns every live partition of `handle` to catching up; `partition` resumes at the
     /// offset before `before`, the others where their live feed had reached.
     private static func stall(_ state: inout State, _ handle: UInt64, partition: Int, before offset: UInt64) {
-        guard var registered = state.registered[handle] else { return }
+        guard let registered = state.registered[handle] else { return }
         for (q, cursor) in registered.cursors {
             guard case .live(let floor) = cursor else { continue }
             registered.cursors[q] = .catchingUp(q == partition ? max(floor, offset - 1) : max(floor, state.published[q]))
         }
-        state.registered[handle] = registered
         state.stalls += 1
     }
 
@@ -262,8 +279,7 @@ final class SubscriptionHub: Sendable {
         "\(partition):\(offset)"
     }
 
-    private static func cursor(_ state: State, _ handle: UInt64, partition: Int, offset: UInt64) -> String {
-        let registered = state.registered[handle]!
+    private static func cursor(_ state: State, _ registered: Registered, partition: Int, offset: UInt64) -> String {
         if registered.subscription.partitions.count == 1 { return singlePartitionCursor(partition, offset) }
         var offsets: [Int: UInt64] = [:]
         for q in registered.subscription.partitions {
@@ -285,7 +301,7 @@ final class SubscriptionHub: Sendable {
         for _ in 0..<Self.catchUpStepsPerTurn {
             // Under the lock: hand over what has caught up; pick the next partition to read.
             let next: (subscription: Subscription, partition: Int, from: UInt64, through: UInt64)?? = state.withLock { state in
-                guard var registered = state.registered[handle] else { return .some(nil) }
+                guard let registered = state.registered[handle] else { return .some(nil) }
                 var pick: (Subscription, Int, UInt64, UInt64)? = nil
                 for (q, cursor) in registered.cursors.sorted(by: { $0.key < $1.key }) {
                     guard case .catchingUp(let offset) = cursor else { continue }
@@ -295,7 +311,6 @@ final class SubscriptionHub: Sendable {
                         pick = (registered.subscription, q, offset, state.published[q])
                     }
                 }
-                state.registered[handle] = registered
                 return .some(pick)
             }
             guard let next, let (subscription, partition, from, through) = next else { return }
@@ -333,16 +348,16 @@ final class SubscriptionHub: Sendable {
                 }
             }
             state.withLock { state in
-                guard state.registered[handle] != nil else { return }
+                guard let registered = state.registered[handle] else { return }
                 let messages = changes.map { item in
                     SubscriptionMessage.change(SubscriptionChange(
-                        subscription: subscription.id, cursor: Self.cursor(state, handle, partition: partition, offset: item.offset),
+                        subscription: subscription.id, cursor: Self.cursor(state, registered, partition: partition, offset: item.offset),
                         body: .init(kind: item.op.rawValue, table: item.change.table, key: item.change.key, value: item.change.value, event: item.event)))
                 }
                 // Room was checked above and only this thread fills a catching-up subscription.
                 subscription.outbox.offer(messages, force: true)
-                state.registered[handle]!.cursors[partition] = .catchingUp(last.offset)
-                state.registered[handle]!.delivered += UInt64(messages.count)
+                registered.cursors[partition] = .catchingUp(last.offset)
+                registered.delivered += UInt64(messages.count)
                 state.delivered += UInt64(messages.count)
             }
         }
