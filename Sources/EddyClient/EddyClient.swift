@@ -9,15 +9,19 @@ import Synchronization
 public final class EddyClient: Sendable {
     public let host: String
     public let port: Int
+    /// How long a request may wait for its response before it fails with `RequestTimeout`.
+    /// Longer than any wait the server imposes itself (`after`, fan-out, procedure outcomes).
+    public let requestTimeout: Duration
     private let connection = Mutex<HTTPConnection?>(nil)
 
     /// - Parameter url: e.g. "http://127.0.0.1:7420".
-    public init(url: String = "http://127.0.0.1:7420") throws {
+    public init(url: String = "http://127.0.0.1:7420", requestTimeout: Duration = .seconds(60)) throws {
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
             throw EddyError(.invalidEvent, "server URL '\(url)' must look like http://HOST:PORT")
         }
         self.host = host
         self.port = components.port ?? 80
+        self.requestTimeout = requestTimeout
     }
 
     public func close() async {
@@ -37,7 +41,7 @@ public final class EddyClient: Sendable {
 
     /// Sends a raw HTTP request and returns the reply. Used by every other call.
     public func request(method: String, path: String, body: [UInt8]? = nil) async throws -> HTTPReply {
-        try await connected().request(method: method, path: path, body: body)
+        try await connected().request(method: method, path: path, body: body, timeout: requestTimeout)
     }
 
     /// Sends one event object and returns the HTTP status and result object.

@@ -41,7 +41,10 @@ final class HTTPConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    func request(method: String, path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> HTTPReply {
+    /// Sends a request and waits for its response, for at most `timeout`. A request that
+    /// times out closes the connection: the responses pipelined behind it could no longer be
+    /// matched to their requests, so they fail too (`ConnectionClosed`).
+    func request(method: String, path: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: Duration) async throws -> HTTPReply {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
@@ -54,6 +57,12 @@ final class HTTPConnection: Sendable {
         // completion, and without this the caller would wait forever.
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { promise.fail($0) }
+        let channel = self.channel
+        let expiry = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
+            promise.fail(RequestTimeout(method: method, path: path, timeout: timeout))
+            channel.close(promise: nil)
+        }
+        promise.futureResult.whenComplete { _ in expiry.cancel() }
         channel.writeAndFlush(outgoing, promise: written)
         return try await promise.futureResult.get()
     }
@@ -61,6 +70,14 @@ final class HTTPConnection: Sendable {
     func close() async {
         try? await channel.close()
     }
+}
+
+/// No response within the client's request timeout.
+public struct RequestTimeout: Error, CustomStringConvertible {
+    public var method: String
+    public var path: String
+    public var timeout: Duration
+    public var description: String { "no response to \(method) \(path) within \(timeout); the connection was closed" }
 }
 
 /// Matches responses to requests in order. Lives on the channel's event loop only.
