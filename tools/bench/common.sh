@@ -24,8 +24,13 @@ need_tools() {
 }
 
 # Builds the release `eddy` (SKIP_BUILD=1 uses the one already built) and sets EDDY.
+# EDDY_BINARY=PATH runs that binary instead, unbuilt: for comparing two builds.
 build_eddy() {
   tools/setup.sh
+  if [ -n "${EDDY_BINARY:-}" ]; then
+    EDDY=$EDDY_BINARY
+    return
+  fi
   [ "${SKIP_BUILD:-0}" = 1 ] || swift build -c release --product eddy >/dev/null
   EDDY=.build/release/eddy
 }
