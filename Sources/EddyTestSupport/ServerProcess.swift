@@ -18,11 +18,15 @@ public final class ServerProcess: @unchecked Sendable {
     public let configPath: String?
     /// Where every start's stdout and stderr go.
     public let logPath: String
+    /// This server's own temp directory (configuration, log, and its data unless given one),
+    /// removed when the server object goes.
+    private let scratch: String
 
     /// - Parameter config: YAML configuration, written to a temp file; nil runs the server on
     ///   its embedded default (`Config/eddy.yaml`), as `eddy serve` with no `--config` does.
     public init(config: String? = ServerProcess.defaultTestConfig, dataDirectory: String? = nil) throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-test")
+        self.scratch = scratch
         self.dataDirectory = dataDirectory ?? scratch + "/data"
         logPath = scratch + "/server.log"
         if let config {
@@ -143,6 +147,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     deinit {
         if let process { ChildProcess.kill9(process) }
+        try? FileManager.default.removeItem(atPath: scratch)
     }
 
     /// The `eddy` binary next to the test runner, as SwiftPM builds them into one folder.

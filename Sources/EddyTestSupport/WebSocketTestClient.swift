@@ -64,11 +64,16 @@ public final class WebSocketTestClient: Sendable {
         try await channel.writeAndFlush(frame)
     }
 
-    /// The next message received, waiting up to `timeout`.
-    public func next(timeout: Duration = .seconds(10)) async throws -> JSON {
+    /// The next message received, waiting up to `timeout`. Heartbeats (`{"heartbeat":true}`,
+    /// which an idle connection may get at any point) are skipped unless asked for.
+    public func next(timeout: Duration = .seconds(10), includingHeartbeats: Bool = false) async throws -> JSON {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let text = inbox.take() { return try JSON(parsing: Array(text.utf8), maxDepth: 512) }
+            if let text = inbox.take() {
+                let message = try JSON(parsing: Array(text.utf8), maxDepth: 512)
+                if !includingHeartbeats && message["heartbeat"] == true { continue }
+                return message
+            }
             if inbox.isClosed { throw WebSocketTestError("connection closed") }
             try await Task.sleep(for: .milliseconds(2))
         }

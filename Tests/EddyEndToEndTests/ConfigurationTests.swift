@@ -19,6 +19,7 @@ import Testing
 
     @Test func serve_withABadConfig_refusesToStart_namingFileLineAndReason() throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-config-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
         try """
             storage:

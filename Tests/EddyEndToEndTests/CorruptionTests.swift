@@ -25,6 +25,8 @@ import Testing
         original.stop()  // a clean stop flushes everything into checksummed SST files
 
         let scratch = try TemporaryDirectory.make(prefix: "eddy-corruption")
+
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         let clean = scratch + "/clean", damaged = scratch + "/damaged"
         try FileManager.default.copyItem(atPath: original.dataDirectory, toPath: clean)
         try FileManager.default.copyItem(atPath: original.dataDirectory, toPath: damaged)

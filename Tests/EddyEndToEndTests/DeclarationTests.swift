@@ -123,6 +123,7 @@ import Testing
 
     @Test func serve_withABadDeclaration_refusesToStart() throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-decl-test")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
         try (Self.tables + """
 

@@ -155,6 +155,7 @@ import Testing
 
     @Test func serve_withABadAuditSection_refusesToStart_namingFileLineAndReason() throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-audit-config")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
         for (yaml, line, reason) in [
             ("audit:\n  intervalSeconds: -5\n", 2, "outside 0...604800"),
