@@ -1,8 +1,10 @@
 import Foundation
 
-/// Bounded waits on child processes. Why not `Process.waitUntilExit()`: on Linux it polls a
-/// run loop that has no sources on a test's thread, so it spins a core, and it never gives
-/// up, so a child that ignores SIGTERM hangs the whole test run instead of failing one test.
+/// Bounded waits on child processes. Why not `Process.waitUntilExit()`: it never gives up,
+/// so a child that ignores SIGTERM would hang the whole test run instead of failing one
+/// test. Children write to files, not pipes: tearing down a pipe's `readabilityHandler`
+/// can crash libdispatch on Linux (swift-corelibs-libdispatch issue 949), which killed the
+/// test process in 2 of 25 runs when servers wrote to pipes.
 enum ChildProcess {
     /// Whether `process` exited within `timeout`; polls every 5 ms.
     static func waitForExit(_ process: Process, timeout: Duration) -> Bool {
