@@ -2,10 +2,11 @@ public import EddyModel
 
 extension EddyClient {
     /// Runs an online audit of the server and returns its report (`ok`, `summary`,
-    /// `partitions`), whether or not the audit holds. Throws the server's error otherwise,
-    /// such as `audit_running` while another audit runs.
+    /// `partitions`), whether or not the audit holds; it waits however long the audit
+    /// takes (no request timeout). Throws the server's error otherwise, such as
+    /// `audit_running` while another audit runs.
     public func audit() async throws -> JSON {
-        try Self.auditReply(try await request(method: "POST", path: "/v1/audit"))
+        try Self.auditReply(try await request(method: "POST", path: "/v1/audit", timeout: .some(nil)))
     }
 
     /// The report of the last online audit; throws `not_found` if none has finished yet.

@@ -9,13 +9,16 @@ import Synchronization
 public final class EddyClient: Sendable {
     public let host: String
     public let port: Int
-    /// How long a request may wait for its response before it fails with `RequestTimeout`.
-    /// Longer than any wait the server imposes itself (`after`, fan-out, procedure outcomes).
-    public let requestTimeout: Duration
+    /// How long a request may wait for its response before it fails with `RequestTimeout`
+    /// (nil: no limit). The default is longer than the server's own waits at their defaults
+    /// (`after` 5 s, fan-out 5 s, procedure outcomes 10 s); a server configured with longer
+    /// waits wants a client with a longer timeout. An online audit waits without a limit.
+    public let requestTimeout: Duration?
     private let connection = Mutex<HTTPConnection?>(nil)
 
     /// - Parameter url: e.g. "http://127.0.0.1:7420".
-    public init(url: String = "http://127.0.0.1:7420", requestTimeout: Duration = .seconds(60)) throws {
+    public init(url: String = "http://127.0.0.1:7420", requestTimeout: Duration? = .seconds(60)) throws {
+        precondition(requestTimeout.map { $0 > .zero } ?? true, "a request timeout must be positive")
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
             throw EddyError(.invalidEvent, "server URL '\(url)' must look like http://HOST:PORT")
         }
@@ -39,9 +42,10 @@ public final class EddyClient: Sendable {
         return fresh
     }
 
-    /// Sends a raw HTTP request and returns the reply. Used by every other call.
-    public func request(method: String, path: String, body: [UInt8]? = nil) async throws -> HTTPReply {
-        try await connected().request(method: method, path: path, body: body, timeout: requestTimeout)
+    /// Sends a raw HTTP request and returns the reply. Used by every other call. `timeout`
+    /// replaces the client's `requestTimeout` for this request.
+    public func request(method: String, path: String, body: [UInt8]? = nil, timeout: Duration?? = nil) async throws -> HTTPReply {
+        try await connected().request(method: method, path: path, body: body, timeout: timeout ?? requestTimeout)
     }
 
     /// Sends one event object and returns the HTTP status and result object.

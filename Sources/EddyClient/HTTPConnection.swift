@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A response as the client sees it.
 public struct HTTPReply: Sendable {
@@ -18,6 +19,9 @@ public struct HTTPReply: Sendable {
 final class HTTPConnection: Sendable {
     private let channel: any Channel
     let host: String
+    /// Set by a request's timeout before its caller hears of it, so the caller's next
+    /// request never picks this connection while it is still closing.
+    private let expired = Atomic<Bool>(false)
 
     private init(channel: any Channel, host: String) {
         self.channel = channel
@@ -39,12 +43,13 @@ final class HTTPConnection: Sendable {
         return HTTPConnection(channel: channel, host: "\(host):\(port)")
     }
 
-    var isActive: Bool { channel.isActive }
+    var isActive: Bool { channel.isActive && !expired.load(ordering: .acquiring) }
 
-    /// Sends a request and waits for its response, for at most `timeout`. A request that
-    /// times out closes the connection: the responses pipelined behind it could no longer be
-    /// matched to their requests, so they fail too (`ConnectionClosed`).
-    func request(method: String, path: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: Duration) async throws -> HTTPReply {
+    /// Sends a request and waits for its response, for at most `timeout` (nil: no limit). A
+    /// request that times out closes the connection: the responses pipelined behind it could
+    /// no longer be matched to their requests, so they fail too (`ConnectionClosed`), and
+    /// whether a write among them took effect is then unknown (retry it with its ID).
+    func request(method: String, path: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: Duration?) async throws -> HTTPReply {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
@@ -57,12 +62,14 @@ final class HTTPConnection: Sendable {
         // completion, and without this the caller would wait forever.
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { promise.fail($0) }
-        let channel = self.channel
-        let expiry = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
-            promise.fail(RequestTimeout(method: method, path: path, timeout: timeout))
-            channel.close(promise: nil)
+        if let timeout {
+            let expiry = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [self] in
+                expired.store(true, ordering: .releasing)
+                promise.fail(RequestTimeout(method: method, path: path, timeout: timeout))
+                channel.close(promise: nil)
+            }
+            promise.futureResult.whenComplete { _ in expiry.cancel() }
         }
-        promise.futureResult.whenComplete { _ in expiry.cancel() }
         channel.writeAndFlush(outgoing, promise: written)
         return try await promise.futureResult.get()
     }

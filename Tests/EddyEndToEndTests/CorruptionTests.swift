@@ -27,6 +27,7 @@ import Testing
         let scratch = try TemporaryDirectory.make(prefix: "eddy-corruption")
 
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        defer { withExtendedLifetime(original) {} }  // its temp directory holds the data copied below
         let clean = scratch + "/clean", damaged = scratch + "/damaged"
         try FileManager.default.copyItem(atPath: original.dataDirectory, toPath: clean)
         try FileManager.default.copyItem(atPath: original.dataDirectory, toPath: damaged)

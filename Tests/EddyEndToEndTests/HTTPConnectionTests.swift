@@ -40,7 +40,7 @@ import Testing
         try server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
-        try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"c1","value":1}"#, headers: ["Connection: close"]))
+        try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"c1","value":1}"#, headers: ["Connection: keep-alive, Close"]))
         let reply = try connection.readResponse()
         #expect(reply.status == 200)
         #expect(reply.header("connection") == "close")

@@ -30,7 +30,8 @@ for round in $(seq 1 "$ROUNDS"); do
     if [ "$side" = old ]; then EDDY=$1; else EDDY=$2; fi
     rm -rf "$WORK/data"
     start_eddy "$WORK/eddy.yaml" "$WORK/data"
-    "$EDDY" bench fanout --server "http://127.0.0.1:$PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/$side"
+    # The new build's load generator drives both servers, so only the server differs.
+    "$2" bench fanout --server "http://127.0.0.1:$PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/$side"
     stop_eddy
   done
   "$2" bench fanout --redis "127.0.0.1:$REDIS_PORT" --subscribers "$FANOUT" --writers 16 --seconds "$SECONDS_EACH" | tee -a "$WORK/redis"

@@ -94,13 +94,17 @@ median_of() { # label file-of-"events/s p50 p99"-lines
 watched_written=0
 curl -sN "http://127.0.0.1:$PORT/v1/subscribe?table=bench_watched" > "$WORK/slow.out" &
 SLOW_PID=$!
+# A stopped reader must not outlive the script, whatever ends it.
+trap 'kill -CONT "$SLOW_PID" 2>/dev/null; kill "$SLOW_PID" 2>/dev/null; cleanup' EXIT
 sleep 0.5
 kill -STOP "$SLOW_PID"
 : > "$WORK/writers-free"; : > "$WORK/writers-watched"
 for _ in $(seq 1 "$SLOW_RUNS"); do
   writer_run bench >> "$WORK/writers-free"
+  sleep 0.5  # requests still in flight when wrk stopped are counted on their own side
   before=$(puts)
   writer_run bench_watched >> "$WORK/writers-watched"
+  sleep 0.5
   watched_written=$(( watched_written + $(puts) - before ))
 done
 stalls=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_subscription_stalls_total/{print $2}')
