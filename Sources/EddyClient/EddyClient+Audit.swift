@@ -6,7 +6,7 @@ extension EddyClient {
     /// takes (no request timeout). Throws the server's error otherwise, such as
     /// `audit_running` while another audit runs.
     public func audit() async throws -> JSON {
-        try Self.auditReply(try await request(method: "POST", path: "/v1/audit", timeout: .some(nil)))
+        try Self.auditReply(try await request(method: "POST", path: "/v1/audit", timeout: nil))
     }
 
     /// The report of the last online audit; throws `not_found` if none has finished yet.

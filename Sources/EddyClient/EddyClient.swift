@@ -42,10 +42,14 @@ public final class EddyClient: Sendable {
         return fresh
     }
 
-    /// Sends a raw HTTP request and returns the reply. Used by every other call. `timeout`
-    /// replaces the client's `requestTimeout` for this request.
-    public func request(method: String, path: String, body: [UInt8]? = nil, timeout: Duration?? = nil) async throws -> HTTPReply {
-        try await connected().request(method: method, path: path, body: body, timeout: timeout ?? requestTimeout)
+    /// Sends a raw HTTP request and returns the reply. Used by every other call.
+    public func request(method: String, path: String, body: [UInt8]? = nil) async throws -> HTTPReply {
+        try await request(method: method, path: path, body: body, timeout: requestTimeout)
+    }
+
+    /// The same with its own timeout (nil: no limit), for calls that wait on purpose.
+    func request(method: String, path: String, body: [UInt8]? = nil, timeout: Duration?) async throws -> HTTPReply {
+        try await connected().request(method: method, path: path, body: body, timeout: timeout)
     }
 
     /// Sends one event object and returns the HTTP status and result object.
