@@ -88,10 +88,10 @@ final class PartitionWorker: Sendable {
     func start() {
         started.store(true, ordering: .releasing)
         let thread = Thread { [self] in
+            Thread.current.name = "eddy-worker-\(index)"
             run()
             finished.signal()
         }
-        thread.name = "eddy-worker-\(index)"
         thread.start()
     }
 

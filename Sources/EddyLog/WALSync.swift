@@ -33,10 +33,10 @@ public final class WALSync: Sendable {
     public init(database: Database) {
         self.database = database
         let thread = Thread { [self] in
+            Thread.current.name = "eddy-wal-sync"
             run()
             finished.signal()
         }
-        thread.name = "eddy-wal-sync"
         thread.start()
     }
 

@@ -79,6 +79,7 @@ final class OnlineAuditor: Sendable {
         let run = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<AuditRun, Never>) in
                 let thread = Thread { [self] in
+                    Thread.current.name = "eddy-audit"
                     let run = audit(trigger: trigger, stop: stop)
                     state.withLock { state in
                         state.totals.running = false
@@ -91,7 +92,6 @@ final class OnlineAuditor: Sendable {
                     running.leave()
                     continuation.resume(returning: run)
                 }
-                thread.name = "eddy-audit"
                 thread.start()
             }
         } onCancel: {

@@ -27,10 +27,10 @@ final class ChangeFeed: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            Thread.current.name = "eddy-changefeed"
             run()
             finished.signal()
         }
-        thread.name = "eddy-change-feed"
         thread.start()
     }
 
@@ -104,7 +104,7 @@ final class ChangeFeed: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            for item in ready { hub.dispatch(item.entry, overflowed: item.overflowed) }
+            hub.dispatch(ready)
         }
     }
 }

@@ -76,21 +76,21 @@ final class SubscriptionHub: Sendable {
     /// Starts the catch-up thread, and the heartbeat thread that keeps idle connections open.
     func start(heartbeatSeconds: Double) {
         let catchUpThread = Thread { [self] in
+            Thread.current.name = "eddy-catch-up"
             while let handle = catchUpQueue.take() {
                 catchUp(handle)
             }
             catchUpFinished.signal()
         }
-        catchUpThread.name = "eddy-catch-up"
         catchUpThread.start()
         let heartbeatThread = Thread { [self] in
+            Thread.current.name = "eddy-heartbeat"
             var slice = 0
             while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds / Double(Self.heartbeatSlices)) == .timedOut {
                 heartbeat(slice: slice)
                 slice = (slice + 1) % Self.heartbeatSlices
             }
         }
-        heartbeatThread.name = "eddy-heartbeat"
         heartbeatThread.start()
     }
 
@@ -167,80 +167,108 @@ final class SubscriptionHub: Sendable {
 
     // MARK: Dispatching the feed
 
-    /// Offers `entry`'s changes to the live subscribers of its partition, attaches its
-    /// subscriptions, and advances `published`. Called by the feed, in log order per partition.
-    func dispatch(_ entry: FeedEntry, overflowed: Bool) {
+    /// Offers the entries' changes to the live subscribers of their partitions, attaches
+    /// their subscriptions, and advances `published`. Called by the feed with every entry
+    /// that became durable since its last call, in log order per partition.
+    ///
+    /// A subscriber's messages from consecutive writes to one partition are offered as one
+    /// batch, so its connection is woken, and writes to its socket, once for all of them
+    /// rather than once per write: in a fan-out, the socket writes are most of the cost.
+    func dispatch(_ entries: [(entry: FeedEntry, overflowed: Bool)]) {
         var stalled: [UInt64] = []
         state.withLock { state in
-            let p = entry.partition
-            for item in entry.items {
-                switch item {
-                case .attach(let offset, let subscription, let snapshot):
-                    guard let registered = state.registered[subscription.handle] else { continue }
-                    if let snapshot {
-                        let cursor = Self.cursor(state, registered, partition: p, offset: offset)
-                        let messages = snapshot.map { item in
-                            SubscriptionMessage.change(SubscriptionChange(
-                                subscription: subscription.id, cursor: cursor,
-                                body: .init(kind: "snapshot", table: subscription.table, key: item.key, value: item.value, event: nil)))
+            var pending = PendingOffers()
+            for (entry, overflowed) in entries {
+                let p = entry.partition
+                // Batches hold one partition's messages, so a stall knows where to resume.
+                if pending.partition != p { pending.offer(&state, stalled: &stalled) }
+                pending.partition = p
+                for item in entry.items {
+                    switch item {
+                    case .attach(let offset, let subscription, let snapshot):
+                        // The snapshot must follow whatever the subscriber was sent before it.
+                        pending.offer(&state, stalled: &stalled)
+                        guard let registered = state.registered[subscription.handle] else { continue }
+                        if let snapshot {
+                            let cursor = Self.cursor(state, registered, partition: p, offset: offset)
+                            let messages = snapshot.map { item in
+                                SubscriptionMessage.change(SubscriptionChange(
+                                    subscription: subscription.id, cursor: cursor,
+                                    body: .init(kind: "snapshot", table: subscription.table, key: item.key, value: item.value, event: nil)))
+                            }
+                            // Bounded by the snapshot limit, so it may exceed the live capacity.
+                            subscription.outbox.offer(messages, force: true)
+                            registered.cursors[p] = .live(floor: offset)
+                        } else {
+                            registered.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
+                            stalled.append(subscription.handle)
                         }
-                        // Bounded by the snapshot limit, so it may exceed the live capacity.
-                        subscription.outbox.offer(messages, force: true)
-                        registered.cursors[p] = .live(floor: offset)
-                    } else {
-                        registered.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
-                        stalled.append(subscription.handle)
-                    }
-                case .write(let offset, let op, let event, let changes):
-                    // Each live subscriber's messages of this write, offered together, so a
-                    // stall resumes before the write as a whole. `slots` finds a subscriber's
-                    // batch when the write has several changes.
-                    var batches: [(handle: UInt64, registered: Registered, messages: [SubscriptionMessage])] = []
-                    var slots: [UInt64: Int] = [:]
-                    // The cursor of every subscription to this partition alone, shared.
-                    let ownCursor = Self.singlePartitionCursor(p, offset)
-                    for change in changes {
-                        // Rendered once, shared by every subscriber of the change.
-                        var body: SubscriptionChange.Body?
-                        Self.forEachMatch(state, table: change.table, key: change.key) { handle in
-                            guard let registered = state.registered[handle], case .live(let floor)? = registered.cursors[p], offset > floor else { return }
-                            if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
-                            let message = SubscriptionMessage.change(SubscriptionChange(
-                                subscription: registered.subscription.id,
-                                cursor: registered.subscription.partitions.count == 1 ? ownCursor : Self.cursor(state, registered, partition: p, offset: offset),
-                                body: body!))
-                            if changes.count > 1, let slot = slots[handle] {
-                                batches[slot].messages.append(message)
-                            } else {
-                                if changes.count > 1 { slots[handle] = batches.count }
-                                batches.append((handle, registered, [message]))
+                    case .write(let offset, let op, let event, let changes):
+                        // The cursor of every subscription to this partition alone, shared.
+                        let ownCursor = Self.singlePartitionCursor(p, offset)
+                        for change in changes {
+                            // Rendered once, shared by every subscriber of the change.
+                            var body: SubscriptionChange.Body?
+                            Self.forEachMatch(state, table: change.table, key: change.key) { handle in
+                                guard let registered = state.registered[handle], case .live(let floor)? = registered.cursors[p], offset > floor else { return }
+                                if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
+                                pending.add(SubscriptionMessage.change(SubscriptionChange(
+                                    subscription: registered.subscription.id,
+                                    cursor: registered.subscription.partitions.count == 1 ? ownCursor : Self.cursor(state, registered, partition: p, offset: offset),
+                                    body: body!)), handle: handle, registered: registered, offset: offset)
                             }
                         }
                     }
-                    for batch in batches {
-                        if batch.registered.subscription.outbox.offer(batch.messages) {
-                            batch.registered.delivered += UInt64(batch.messages.count)
-                            state.delivered += UInt64(batch.messages.count)
-                        } else {
-                            Self.stall(&state, batch.handle, partition: p, before: offset)
-                            stalled.append(batch.handle)
+                }
+                if overflowed {
+                    // The feed dropped this entry's changes: every live subscriber of the
+                    // partition reads them from the log instead.
+                    pending.offer(&state, stalled: &stalled)
+                    for (handle, registered) in state.registered {
+                        if case .live(let floor)? = registered.cursors[p], floor < entry.lastOffset {
+                            Self.stall(&state, handle, partition: p, before: max(floor, state.published[p]) + 1)
+                            stalled.append(handle)
                         }
                     }
                 }
+                state.published[p] = max(state.published[p], entry.lastOffset)
             }
-            if overflowed {
-                // The feed dropped this entry's changes: every live subscriber of the partition
-                // reads them from the log instead.
-                for (handle, registered) in state.registered {
-                    if case .live(let floor)? = registered.cursors[p], floor < entry.lastOffset {
-                        Self.stall(&state, handle, partition: p, before: max(floor, state.published[p]) + 1)
-                        stalled.append(handle)
-                    }
-                }
-            }
-            state.published[p] = max(state.published[p], entry.lastOffset)
+            pending.offer(&state, stalled: &stalled)
         }
         for handle in stalled { scheduleCatchUp(handle) }
+    }
+
+    /// Live messages of one partition not yet offered, one batch per subscriber in the
+    /// order each was first matched.
+    private struct PendingOffers {
+        var partition = -1
+        private var batches: [(handle: UInt64, registered: Registered, firstOffset: UInt64, messages: [SubscriptionMessage])] = []
+        private var slots: [UInt64: Int] = [:]
+
+        mutating func add(_ message: SubscriptionMessage, handle: UInt64, registered: Registered, offset: UInt64) {
+            if let slot = slots[handle] {
+                batches[slot].messages.append(message)
+            } else {
+                slots[handle] = batches.count
+                batches.append((handle, registered, offset, [message]))
+            }
+        }
+
+        /// Offers each batch whole. One that does not fit stalls its subscriber before its
+        /// first message, so the catch-up resends all of it from the log and nothing is skipped.
+        mutating func offer(_ state: inout State, stalled: inout [UInt64]) {
+            for batch in batches {
+                if batch.registered.subscription.outbox.offer(batch.messages) {
+                    batch.registered.delivered += UInt64(batch.messages.count)
+                    state.delivered += UInt64(batch.messages.count)
+                } else {
+                    SubscriptionHub.stall(&state, batch.handle, partition: partition, before: batch.firstOffset)
+                    stalled.append(batch.handle)
+                }
+            }
+            batches.removeAll(keepingCapacity: true)
+            slots.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Calls `body` with every subscription whose filter matches `table`/`key`.
