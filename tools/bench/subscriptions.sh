@@ -95,7 +95,9 @@ watched_written=0
 curl -sN "http://127.0.0.1:$PORT/v1/subscribe?table=bench_watched" > "$WORK/slow.out" &
 SLOW_PID=$!
 # A stopped reader must not outlive the script, whatever ends it.
-trap 'kill -CONT "$SLOW_PID" 2>/dev/null; kill "$SLOW_PID" 2>/dev/null; cleanup' EXIT
+# (`|| true`: under `set -e` a failed kill, of a reader already gone, would end the trap
+# before `cleanup`, leaving the server and Redis running.)
+trap 'kill -CONT "$SLOW_PID" 2>/dev/null || true; kill "$SLOW_PID" 2>/dev/null || true; cleanup' EXIT
 sleep 0.5
 kill -STOP "$SLOW_PID"
 : > "$WORK/writers-free"; : > "$WORK/writers-watched"
