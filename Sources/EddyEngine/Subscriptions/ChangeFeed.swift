@@ -19,6 +19,8 @@ final class ChangeFeed: @unchecked Sendable {
     private let hub: SubscriptionHub
     private let finished = DispatchSemaphore(value: 0)
     let changesMax: Int
+    /// Changes handed to the hub in one dispatch, at most (one entry may exceed it alone).
+    static let dispatchChangesMax = 256
 
     init(hub: SubscriptionHub, changesMax: Int) {
         self.hub = hub
@@ -104,7 +106,20 @@ final class ChangeFeed: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            hub.dispatch(ready)
+            // Each dispatch holds the hub's lock (subscribes, catch-ups and heartbeats wait
+            // for it), so a backlog goes in slices of a bounded number of changes.
+            var slice: [(entry: FeedEntry, overflowed: Bool)] = []
+            var sliceChanges = 0
+            for item in ready {
+                slice.append(item)
+                sliceChanges += item.entry.changeCount
+                if sliceChanges >= Self.dispatchChangesMax {
+                    hub.dispatch(slice)
+                    slice.removeAll(keepingCapacity: true)
+                    sliceChanges = 0
+                }
+            }
+            if !slice.isEmpty { hub.dispatch(slice) }
         }
     }
 }
