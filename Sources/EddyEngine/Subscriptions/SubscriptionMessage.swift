@@ -74,6 +74,9 @@ public struct SubscriptionChange: Sendable, Equatable {
     public var key: String { body.key }
     public var value: [UInt8]? { body.value }
     public var event: String? { body.event }
+    /// The JSON after the cursor and its closing quote, from `,"kind":` to the closing brace:
+    /// the part shared by every subscriber.
+    public var jsonTail: [UInt8] { body.tail }
 
     /// `{"subscription":…,"cursor":…,"kind":…,"table":…,"key":…,"value":…,"event":…}`, with
     /// the stored document spliced in as is.
@@ -83,12 +86,20 @@ public struct SubscriptionChange: Sendable, Equatable {
         return out
     }
 
-    public func write(into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + 48 + subscription.utf8.count + cursor.utf8.count + body.tail.count)
+    /// A change's JSON is this prefix, the cursor, a quote and `jsonTail`. The cursor is a
+    /// position token (digits, ':' and ','), so it is written as is. Writers that send many
+    /// changes of one subscription render the prefix once (`SubscribeStream`).
+    public static func writeJSONPrefix(subscription: String, into out: inout [UInt8]) {
         out.append(contentsOf: #"{"subscription":"#.utf8)
         JSON.writeString(subscription, into: &out)
-        out.append(contentsOf: #","cursor":"#.utf8)
-        JSON.writeString(cursor, into: &out)
+        out.append(contentsOf: #","cursor":""#.utf8)
+    }
+
+    public func write(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 48 + subscription.utf8.count + cursor.utf8.count + body.tail.count)
+        Self.writeJSONPrefix(subscription: subscription, into: &out)
+        out.append(contentsOf: cursor.utf8)
+        out.append(UInt8(ascii: "\""))
         out.append(contentsOf: body.tail)
     }
 }

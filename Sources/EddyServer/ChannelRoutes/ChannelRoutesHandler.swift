@@ -247,7 +247,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 return
             }
             var buffer = context.channel.allocator.buffer(capacity: 256 * messages.count)
-            let ended = SubscribeStream.write(messages, into: &buffer)
+            let ended = stream.write(messages, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: nil)
             if ended { return endStream(stream, closeAfter: closeAfter, context: context) }
         }

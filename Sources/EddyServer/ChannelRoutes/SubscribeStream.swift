@@ -64,6 +64,9 @@ final class SubscribeStream: Sendable {
         self.position = position
         self.resumedAfter = resumedAfter
         self.engine = engine
+        var prefix: [UInt8] = []
+        SubscriptionChange.writeJSONPrefix(subscription: subscription.id, into: &prefix)
+        changePrefix = prefix
     }
 
     /// The first bytes of the stream.
@@ -80,27 +83,34 @@ final class SubscribeStream: Sendable {
     }
 
     /// Frames `messages` into `buffer`; true if the last one ends the stream.
-    static func write(_ messages: [SubscriptionMessage], into buffer: inout ByteBuffer) -> Bool {
-        // One scratch array for the batch: a change renders its JSON into it, not into an
-        // array of its own (this runs once per subscriber per change).
-        var json: [UInt8] = []
+    func write(_ messages: [SubscriptionMessage], into buffer: inout ByteBuffer) -> Bool {
         for message in messages {
-            write(message, into: &buffer, scratch: &json)
+            write(message, into: &buffer)
             if case .ended = message { return true }
         }
         return false
     }
 
+    /// `{"subscription":"<id>","cursor":"`: the start of every change's JSON on this stream,
+    /// rendered once, since framing runs once per subscriber per change.
+    private let changePrefix: [UInt8]
+
     /// One message in SSE framing. JSON has no raw newlines, so `data:` is one line.
-    private static func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer, scratch json: inout [UInt8]) {
+    private func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer) {
         switch message {
         case .change(let change):
-            json.removeAll(keepingCapacity: true)
-            change.write(into: &json)
             buffer.writeStaticString("id: ")
             buffer.writeString(change.cursor)
             buffer.writeStaticString("\ndata: ")
-            buffer.writeBytes(json)
+            if change.subscription == subscription.id {
+                // `SubscriptionChange.write`'s layout, with this stream's prefix rendered once.
+                buffer.writeBytes(changePrefix)
+                buffer.writeString(change.cursor)
+                buffer.writeStaticString("\"")
+                buffer.writeBytes(change.jsonTail)
+            } else {
+                buffer.writeBytes(change.json)
+            }
             buffer.writeStaticString("\n\n")
         case .ended:
             buffer.writeStaticString("event: ended\ndata: ")
