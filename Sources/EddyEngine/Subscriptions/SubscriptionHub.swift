@@ -188,19 +188,7 @@ final class SubscriptionHub: Sendable {
                     case .attach(let offset, let subscription, let snapshot):
                         // The snapshot must follow whatever the subscriber was sent before it.
                         pending.offer(&state, stalled: &stalled)
-                        guard let registered = state.registered[subscription.handle] else { continue }
-                        if let snapshot {
-                            let cursor = Self.cursor(state, registered, partition: p, offset: offset)
-                            let messages = snapshot.map { item in
-                                SubscriptionMessage.change(SubscriptionChange(
-                                    subscription: subscription.id, cursor: cursor,
-                                    body: .init(kind: "snapshot", table: subscription.table, key: item.key, value: item.value, event: nil)))
-                            }
-                            // Bounded by the snapshot limit, so it may exceed the live capacity.
-                            subscription.outbox.offer(messages, force: true)
-                            registered.cursors[p] = .live(floor: offset)
-                        } else {
-                            registered.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
+                        if Self.attach(&state, subscription, partition: p, at: offset, snapshot: snapshot) {
                             stalled.append(subscription.handle)
                         }
                     case .write(let offset, let op, let event, let changes):
@@ -236,6 +224,28 @@ final class SubscriptionHub: Sendable {
             pending.offer(&state, stalled: &stalled)
         }
         for handle in stalled { scheduleCatchUp(handle) }
+    }
+
+    /// Attaches `subscription` in `partition` at its subscribe event's `offset`: live after
+    /// its snapshot, or catching up from its cursor when it resumes (no snapshot). True if
+    /// it must catch up from the log; false if it went live, or has gone meanwhile.
+    private static func attach(_ state: inout State, _ subscription: Subscription, partition p: Int, at offset: UInt64,
+                               snapshot: [(key: String, value: [UInt8])]?) -> Bool {
+        guard let registered = state.registered[subscription.handle] else { return false }
+        guard let snapshot else {
+            registered.cursors[p] = .catchingUp(subscription.from?.offsets[p] ?? 0)
+            return true
+        }
+        let cursor = cursor(state, registered, partition: p, offset: offset)
+        let messages = snapshot.map { item in
+            SubscriptionMessage.change(SubscriptionChange(
+                subscription: subscription.id, cursor: cursor,
+                body: .init(kind: "snapshot", table: subscription.table, key: item.key, value: item.value, event: nil)))
+        }
+        // Bounded by the snapshot limit, so it may exceed the live capacity.
+        subscription.outbox.offer(messages, force: true)
+        registered.cursors[p] = .live(floor: offset)
+        return false
     }
 
     /// Live messages of one partition not yet offered, one batch per subscriber in the

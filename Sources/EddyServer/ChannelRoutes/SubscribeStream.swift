@@ -102,14 +102,16 @@ final class SubscribeStream: Sendable {
     /// One message in SSE framing. JSON has no raw newlines, so `data:` is one line.
     private func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer) {
         switch message {
-        case .change(let change) where change.subscription == subscription.id:
+        case .change(let change):
             // `id: <cursor>\ndata: <prefix><cursor>"<tail>\n\n`, in `SubscriptionChange.write`'s
             // layout with this stream's prefix rendered once, copied in one reservation: a
             // write per piece cost a buffer access check each, most of the framing's time.
+            // An SSE stream carries one subscription, so every change here is its own.
+            assert(change.subscription == subscription.id, "a change of another subscription on an SSE stream")
             var cursor = change.cursor
             let tail = change.jsonTail
             cursor.withUTF8 { cursor in
-                let length = Self.idField.count + 2 * cursor.count + dataPrefix.count + 1 + tail.count + 2
+                let length = Self.idField.count + 2 * cursor.count + dataPrefix.count + Self.closingQuote.count + tail.count + Self.eventEnd.count
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
                     var at = 0
                     func put(_ bytes: UnsafeRawBufferPointer) {
@@ -127,12 +129,6 @@ final class SubscribeStream: Sendable {
                     return at
                 }
             }
-        case .change(let change):
-            buffer.writeStaticString("id: ")
-            buffer.writeString(change.cursor)
-            buffer.writeStaticString("\ndata: ")
-            buffer.writeBytes(change.json)
-            buffer.writeStaticString("\n\n")
         case .ended:
             buffer.writeStaticString("event: ended\ndata: ")
             buffer.writeBytes(message.json)
