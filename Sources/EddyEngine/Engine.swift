@@ -48,7 +48,9 @@ public final class Engine: Sendable {
         applied = AppliedOffsets(partitions: configuration.partitions, timeout: .milliseconds(Int(configuration.afterTimeoutSeconds * 1000)))
         metrics = EngineMetrics(workers: max(1, min(configuration.workers, configuration.partitions)))
         hub = SubscriptionHub(partitions: configuration.partitions, store: store, subscriptionsMax: configuration.subscriptions.max)
-        feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax)
+        feed = ChangeFeed(hub: hub, changesMax: configuration.subscriptions.feedChangesMax,
+                          pauseMicrosPerConnection: configuration.subscriptions.feedPauseMicrosPerConnection,
+                          pauseMaxMillis: configuration.subscriptions.feedPauseMaxMillis)
         onlineAuditor = OnlineAuditor(
             database: database, dataDirectory: configuration.dataDirectory, limits: configuration.limits,
             declarations: configuration.declarations, parser: configuration.declarationParser, logger: logger

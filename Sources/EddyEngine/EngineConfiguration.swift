@@ -69,6 +69,10 @@ public struct EngineConfiguration: Sendable {
         /// Changes waiting between commit and dispatch, over all partitions; past it the
         /// live subscribers of the partitions concerned catch up from the log.
         public var feedChangesMax: Int = 100_000
+        /// After a dispatch, the change feed waits this long per connection it woke (at most
+        /// `feedPauseMaxMillis`), so a fan-out's changes go out in fewer, larger socket writes.
+        public var feedPauseMicrosPerConnection: Int = 20
+        public var feedPauseMaxMillis: Int = 20
         /// An idle subscription connection gets a heartbeat this often.
         public var heartbeatSeconds: Double = 15
 

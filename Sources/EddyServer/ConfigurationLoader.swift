@@ -76,13 +76,16 @@ public enum ConfigurationLoader {
         }
         if let subscriptions = top["subscriptions"] {
             let fields = try reader.mapping(subscriptions, allowed: [
-                "max", "perConnectionMax", "bufferMessages", "feedChangesMax", "heartbeatSeconds", "snapshotDocumentsMax",
+                "max", "perConnectionMax", "bufferMessages", "feedChangesMax", "feedPauseMicrosPerConnection", "feedPauseMaxMillis",
+                "heartbeatSeconds", "snapshotDocumentsMax",
             ])
             var values = configuration.engine.subscriptions
             if let node = fields["max"] { values.max = try reader.int(node, in: 1...10_000_000) }
             if let node = fields["perConnectionMax"] { values.perConnectionMax = try reader.int(node, in: 1...1_000_000) }
             if let node = fields["bufferMessages"] { values.bufferMessages = try reader.int(node, in: 1...1_000_000) }
             if let node = fields["feedChangesMax"] { values.feedChangesMax = try reader.int(node, in: 1...100_000_000) }
+            if let node = fields["feedPauseMicrosPerConnection"] { values.feedPauseMicrosPerConnection = try reader.int(node, in: 0...100_000) }
+            if let node = fields["feedPauseMaxMillis"] { values.feedPauseMaxMillis = try reader.int(node, in: 0...1_000) }
             if let node = fields["heartbeatSeconds"] { values.heartbeatSeconds = Double(try reader.int(node, in: 1...3600)) }
             if let node = fields["snapshotDocumentsMax"] {
                 configuration.engine.limits.subscriptionSnapshotMax = try reader.int(node, in: 1...10_000_000)

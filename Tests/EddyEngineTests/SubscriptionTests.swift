@@ -180,6 +180,37 @@ import Testing
         }
     }
 
+    // MARK: Pacing the feed
+
+    @Test func feedPause_growsWithTheConnectionsWoken_upToItsMaximum() {
+        let max = Duration.milliseconds(20)
+        #expect(ChangeFeed.pause(afterWaking: 0, microsPerConnection: 20, max: max) == .zero)
+        #expect(ChangeFeed.pause(afterWaking: 3, microsPerConnection: 20, max: max) == .microseconds(60))
+        #expect(ChangeFeed.pause(afterWaking: 1_000, microsPerConnection: 20, max: max) == .milliseconds(20))
+        #expect(ChangeFeed.pause(afterWaking: 10_000, microsPerConnection: 20, max: max) == .milliseconds(20))
+        #expect(ChangeFeed.pause(afterWaking: 10_000, microsPerConnection: 0, max: max) == .zero)
+    }
+
+    /// A dispatch that woke connections holds the next one back, and what is written
+    /// meanwhile arrives after the pause, every change to every subscriber.
+    @Test func afterADispatch_theFeedPauses_thenDeliversWhatCameMeanwhile() async throws {
+        // Three connections at 100 ms each: a 300 ms pause after every dispatch to them.
+        let h = try EngineHarness { $0.subscriptions.feedPauseMicrosPerConnection = 100_000; $0.subscriptions.feedPauseMaxMillis = 300 }
+        var outboxes: [SubscriptionOutbox] = []
+        for _ in 0..<3 { outboxes.append(try await subscribe(h, ["table": "users", "key": "hot"]).2) }
+        _ = try await h.result(["op": "put", "table": "users", "key": "hot", "value": 1])
+        #expect(try await take(1, from: outboxes[0]).map(value) == [1])
+        let firstArrived = ContinuousClock.now
+        for i in 2...4 { _ = try await h.result(["op": "put", "table": "users", "key": "hot", "value": .number(Double(i))]) }
+        #expect(try await take(3, from: outboxes[0]).map(value) == [2, 3, 4])
+        // A lower bound only, with room for a slow machine: without the pause the three
+        // changes follow their commits by a millisecond or so.
+        #expect(ContinuousClock.now - firstArrived >= .milliseconds(150), "the feed did not pause after waking three connections")
+        for outbox in outboxes.dropFirst() {
+            #expect(try await take(4, from: outbox).map(value) == [1, 2, 3, 4])
+        }
+    }
+
     @Test func subscribeRecords_areInTheLog_andAuditReDerivesThemClean() async throws {
         let h = try EngineHarness()
         _ = try await h.result(["op": "put", "table": "users", "key": "a1", "value": 1])

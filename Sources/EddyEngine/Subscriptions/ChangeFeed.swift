@@ -8,6 +8,10 @@ import Foundation
 /// offers. Its queue is bounded by the changes it holds: past `changesMax`, an entry's changes
 /// are dropped (its attachments are kept) and the hub sends the live subscribers of that
 /// partition to the log instead, so a burst costs subscribers latency, never a change.
+///
+/// After each dispatch the feed pauses in proportion to the connections it woke (see
+/// `pause(afterWaking:microsPerConnection:max:)`): a fan-out's changes then reach each socket in fewer, larger
+/// writes, and the event loops get time to take the writes that make more changes.
 final class ChangeFeed: @unchecked Sendable {
     // Why unchecked: all mutable state is guarded by `condition`'s lock.
     private let condition = NSCondition()
@@ -19,12 +23,16 @@ final class ChangeFeed: @unchecked Sendable {
     private let hub: SubscriptionHub
     private let finished = DispatchSemaphore(value: 0)
     let changesMax: Int
+    private let pauseMicrosPerConnection: Int
+    private let pauseMax: Duration
     /// Changes handed to the hub in one dispatch, at most (one entry may exceed it alone).
     static let dispatchChangesMax = 256
 
-    init(hub: SubscriptionHub, changesMax: Int) {
+    init(hub: SubscriptionHub, changesMax: Int, pauseMicrosPerConnection: Int, pauseMaxMillis: Int) {
         self.hub = hub
         self.changesMax = changesMax
+        self.pauseMicrosPerConnection = pauseMicrosPerConnection
+        self.pauseMax = .milliseconds(pauseMaxMillis)
     }
 
     func start() {
@@ -110,16 +118,43 @@ final class ChangeFeed: @unchecked Sendable {
             // for it), so a backlog goes in slices of a bounded number of changes.
             var slice: [(entry: FeedEntry, overflowed: Bool)] = []
             var sliceChanges = 0
+            var offered = 0
             for item in ready {
                 slice.append(item)
                 sliceChanges += item.entry.changeCount
                 if sliceChanges >= Self.dispatchChangesMax {
-                    hub.dispatch(slice)
+                    offered += hub.dispatch(slice)
                     slice.removeAll(keepingCapacity: true)
                     sliceChanges = 0
                 }
             }
-            if !slice.isEmpty { hub.dispatch(slice) }
+            if !slice.isEmpty { offered += hub.dispatch(slice) }
+            wait(Self.pause(afterWaking: offered, microsPerConnection: pauseMicrosPerConnection, max: pauseMax))
         }
+    }
+
+    /// How long the feed waits after a dispatch that woke `connections`: `microsPerConnection`
+    /// for each, at most `max`.
+    ///
+    /// Why: every connection woken costs a socket write (and a wake-up of its reader), and
+    /// without a pause the feed dispatches again as soon as the next commit is durable, so a
+    /// key with 1,000 subscribers cost 1,000 writes per group commit, each carrying a change
+    /// or two. Waiting about as long as those writes take lets the next dispatch carry
+    /// every change made meanwhile, in one write per connection. A dispatch that woke a few
+    /// connections pauses a few microseconds, which is no pause at all.
+    static func pause(afterWaking connections: Int, microsPerConnection: Int, max: Duration) -> Duration {
+        min(max, .microseconds(connections * microsPerConnection))
+    }
+
+    /// Waits `pause`, or until the feed is stopped. Commits meanwhile queue up (bounded by
+    /// `changesMax`) and go in the next dispatch.
+    private func wait(_ pause: Duration) {
+        // Below this, sleeping costs more than it saves.
+        guard pause >= .microseconds(100) else { return }
+        let (seconds, attoseconds) = pause.components
+        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+        condition.lock()
+        while !closed && condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }

@@ -99,6 +99,15 @@ final class SubscribeStream: Sendable {
     private static let closingQuote = Array("\"".utf8)
     private static let eventEnd = Array("\n\n".utf8)
 
+    /// Copies `bytes` to `end` and moves `end` past them. A function of its own taking the
+    /// position `inout`: a nested function capturing it paid a dynamic exclusivity check
+    /// per copy, a tenth of the event loops' time in a fan-out.
+    private static func append(_ bytes: UnsafeRawBufferPointer, at end: inout UnsafeMutableRawPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        end.copyMemory(from: source, byteCount: bytes.count)
+        end += bytes.count
+    }
+
     /// One message in SSE framing. JSON has no raw newlines, so `data:` is one line.
     private func write(_ message: SubscriptionMessage, into buffer: inout ByteBuffer) {
         switch message {
@@ -111,22 +120,18 @@ final class SubscribeStream: Sendable {
             var cursor = change.cursor
             let tail = change.jsonTail
             cursor.withUTF8 { cursor in
+                let cursor = UnsafeRawBufferPointer(cursor)
                 let length = Self.idField.count + 2 * cursor.count + dataPrefix.count + Self.closingQuote.count + tail.count + Self.eventEnd.count
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
-                    var at = 0
-                    func put(_ bytes: UnsafeRawBufferPointer) {
-                        guard bytes.count > 0 else { return }
-                        (out.baseAddress! + at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-                        at += bytes.count
-                    }
-                    Self.idField.withUnsafeBytes(put)
-                    put(UnsafeRawBufferPointer(cursor))
-                    dataPrefix.withUnsafeBytes(put)
-                    put(UnsafeRawBufferPointer(cursor))
-                    Self.closingQuote.withUnsafeBytes(put)
-                    tail.withUnsafeBytes(put)
-                    Self.eventEnd.withUnsafeBytes(put)
-                    return at
+                    var end = out.baseAddress!
+                    Self.idField.withUnsafeBytes { Self.append($0, at: &end) }
+                    Self.append(cursor, at: &end)
+                    dataPrefix.withUnsafeBytes { Self.append($0, at: &end) }
+                    Self.append(cursor, at: &end)
+                    Self.closingQuote.withUnsafeBytes { Self.append($0, at: &end) }
+                    tail.withUnsafeBytes { Self.append($0, at: &end) }
+                    Self.eventEnd.withUnsafeBytes { Self.append($0, at: &end) }
+                    return end - out.baseAddress!
                 }
             }
         case .ended:
