@@ -403,6 +403,12 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else {
+            if case .streaming(let stream, _) = state, case .inputClosed? = event as? ChannelEvent {
+                // A subscriber that closed its end is gone: a stream has no request after it
+                // to answer, and waiting for a write to fail kept the subscription (and the
+                // socket, in CLOSE-WAIT) until the next heartbeat.
+                return endStream(stream, closeAfter: true, context: context)
+            }
             // A client that half-closes after its last request still gets its answers.
             if mustHoldInbound, case .inputClosed? = event as? ChannelEvent {
                 heldInbound.append(.event(event))
