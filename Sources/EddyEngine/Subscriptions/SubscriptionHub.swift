@@ -91,11 +91,10 @@ final class SubscriptionHub: Sendable {
         catchUpThread.start()
         let heartbeatThread = Thread { [self] in
             Thread.current.name = "eddy-heartbeat"
-            let slices = Self.heartbeatSlices(every: heartbeatSeconds)
             var slice = 0
-            while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds / Double(slices)) == .timedOut {
-                heartbeat(slice: slice, of: slices)
-                slice = (slice + 1) % slices
+            while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds / Double(Self.heartbeatSlices)) == .timedOut {
+                heartbeat(slice: slice)
+                slice = (slice + 1) % Self.heartbeatSlices
             }
         }
         heartbeatThread.start()
@@ -419,24 +418,20 @@ final class SubscriptionHub: Sendable {
 
     // MARK: Observing
 
-    /// Heartbeats are spread over their interval in this many slices, one every 50 ms (300 for
-    /// the default 15 s): writing all of 10,000 idle streams' heartbeats at once held the
-    /// event loops for tens of milliseconds, and even 20 slices made bursts of 500 that the
-    /// changes delivered meanwhile waited out. A slice costs one pass over the registrations,
-    /// so finer than this would cost more than it spreads.
-    static func heartbeatSlices(every heartbeatSeconds: Double) -> Int {
-        max(1, Int((heartbeatSeconds / 0.05).rounded()))
-    }
+    /// Heartbeats are spread over their interval in this many slices: with 10,000 idle
+    /// streams, writing all their heartbeats at once held the event loops for tens of
+    /// milliseconds, which every change delivered meanwhile waited out.
+    static let heartbeatSlices = 20
 
     /// Offers a heartbeat to every outbox in `slice` that had nothing to send since its last
     /// check. Each outbox is in one slice, so it is checked once per heartbeat interval.
-    func heartbeat(slice: Int, of slices: Int) {
+    func heartbeat(slice: Int) {
         let outboxes = state.withLock { state in
             var inSlice: [ObjectIdentifier: SubscriptionOutbox] = [:]
             for registered in state.registered.values {
                 let outbox = registered.subscription.outbox
                 let id = ObjectIdentifier(outbox)
-                if abs(id.hashValue % slices) == slice { inSlice[id] = outbox }
+                if abs(id.hashValue % Self.heartbeatSlices) == slice { inSlice[id] = outbox }
             }
             return inSlice
         }
