@@ -24,33 +24,27 @@ final class SubscriptionHub: Sendable {
         case catchingUp(UInt64)
     }
 
-    /// A class, so the match indexes hold each subscriber as one reference: copying a struct
-    /// out of a dictionary per delivery retained its fields every time, which was most of
-    /// the feed thread's work in a fan-out. Only touched under the hub's lock.
+    /// A class, so the dispatch loop takes each subscriber from `registered` once, as one
+    /// reference: copying a struct out of the dictionary per delivery retained its fields
+    /// every time, which was most of the feed thread's work in a fan-out. Only touched
+    /// under the hub's lock.
     private final class Registered {
         let subscription: Subscription
-        /// Indexed by partition; nil for the partitions it does not cover. An array, not a
-        /// dictionary: the dispatch loop reads it once per delivery.
-        var cursors: [Cursor?]
+        var cursors: [Int: Cursor]
         var delivered: UInt64 = 0
-        /// Its batch in the dispatch under way (`PendingOffers`), or -1: found without a
-        /// lookup per delivery.
-        var pendingSlot = -1
 
-        init(subscription: Subscription, partitionCount: Int) {
+        init(subscription: Subscription, cursors: [Int: Cursor]) {
             self.subscription = subscription
-            var cursors = [Cursor?](repeating: nil, count: partitionCount)
-            for q in subscription.partitions { cursors[q] = .pending }
             self.cursors = cursors
         }
     }
 
     private struct State {
         var registered: [UInt64: Registered] = [:]
-        /// table → key → subscribers by handle, for one-key subscriptions.
-        var byKey: [String: [String: [UInt64: Registered]]] = [:]
-        /// table → prefix bytes → subscribers by handle, for prefix and whole-table subscriptions.
-        var byPrefix: [String: [[UInt8]: [UInt64: Registered]]] = [:]
+        /// table → key → handles, for one-key subscriptions.
+        var byKey: [String: [String: Set<UInt64>]] = [:]
+        /// table → prefix bytes → handles, for prefix and whole-table subscriptions.
+        var byPrefix: [String: [[UInt8]: Set<UInt64>]] = [:]
         /// table → prefix length → how many prefixes of that length are registered.
         var prefixLengths: [String: [Int: Int]] = [:]
         var published: [UInt64]
@@ -123,12 +117,11 @@ final class SubscriptionHub: Sendable {
             state.nextHandle += 1
             let subscription = make(handle)
             registeredCount.add(1, ordering: .relaxed)
-            let registered = Registered(subscription: subscription, partitionCount: state.published.count)
-            state.registered[handle] = registered
+            state.registered[handle] = Registered(subscription: subscription, cursors: Dictionary(uniqueKeysWithValues: subscription.partitions.map { ($0, .pending) }))
             if let key = subscription.key {
-                state.byKey[subscription.table, default: [:]][key, default: [:]][handle] = registered
+                state.byKey[subscription.table, default: [:]][key, default: []].insert(handle)
             } else {
-                state.byPrefix[subscription.table, default: [:]][subscription.prefix, default: [:]][handle] = registered
+                state.byPrefix[subscription.table, default: [:]][subscription.prefix, default: []].insert(handle)
                 state.prefixLengths[subscription.table, default: [:]][subscription.prefix.count, default: 0] += 1
             }
             return subscription
@@ -147,10 +140,10 @@ final class SubscriptionHub: Sendable {
         let subscription = registered.subscription
         registeredCount.subtract(1, ordering: .relaxed)
         if let key = subscription.key {
-            state.byKey[subscription.table]?[key]?[handle] = nil
+            state.byKey[subscription.table]?[key]?.remove(handle)
             if state.byKey[subscription.table]?[key]?.isEmpty == true { state.byKey[subscription.table]?[key] = nil }
         } else {
-            state.byPrefix[subscription.table]?[subscription.prefix]?[handle] = nil
+            state.byPrefix[subscription.table]?[subscription.prefix]?.remove(handle)
             if state.byPrefix[subscription.table]?[subscription.prefix]?.isEmpty == true {
                 state.byPrefix[subscription.table]?[subscription.prefix] = nil
             }
@@ -206,8 +199,8 @@ final class SubscriptionHub: Sendable {
                         for change in changes {
                             // Rendered once, shared by every subscriber of the change.
                             var body: SubscriptionChange.Body?
-                            Self.forEachMatch(state, table: change.table, key: change.key) { handle, registered in
-                                guard case .live(let floor)? = registered.cursors[p], offset > floor else { return }
+                            Self.forEachMatch(state, table: change.table, key: change.key) { handle in
+                                guard let registered = state.registered[handle], case .live(let floor)? = registered.cursors[p], offset > floor else { return }
                                 if body == nil { body = .init(kind: op.rawValue, table: change.table, key: change.key, value: change.value, event: event) }
                                 pending.add(SubscriptionMessage.change(SubscriptionChange(
                                     subscription: registered.subscription.id,
@@ -264,14 +257,15 @@ final class SubscriptionHub: Sendable {
     private struct PendingOffers {
         var partition = -1
         private var batches: [(handle: UInt64, registered: Registered, firstOffset: UInt64, messages: [SubscriptionMessage])] = []
+        private var slots: [UInt64: Int] = [:]
         /// Batches offered so far.
         private(set) var offered = 0
 
         mutating func add(_ message: SubscriptionMessage, handle: UInt64, registered: Registered, offset: UInt64) {
-            if registered.pendingSlot >= 0 {
-                batches[registered.pendingSlot].messages.append(message)
+            if let slot = slots[handle] {
+                batches[slot].messages.append(message)
             } else {
-                registered.pendingSlot = batches.count
+                slots[handle] = batches.count
                 batches.append((handle, registered, offset, [message]))
             }
         }
@@ -281,7 +275,6 @@ final class SubscriptionHub: Sendable {
         mutating func offer(_ state: inout State, stalled: inout [UInt64]) {
             offered += batches.count
             for batch in batches {
-                batch.registered.pendingSlot = -1
                 if batch.registered.subscription.outbox.offer(batch.messages) {
                     batch.registered.delivered += UInt64(batch.messages.count)
                     state.delivered += UInt64(batch.messages.count)
@@ -291,11 +284,12 @@ final class SubscriptionHub: Sendable {
                 }
             }
             batches.removeAll(keepingCapacity: true)
+            slots.removeAll(keepingCapacity: true)
         }
     }
 
     /// Calls `body` with every subscription whose filter matches `table`/`key`.
-    private static func forEachMatch(_ state: State, table: String, key: String, _ body: (UInt64, Registered) -> Void) {
+    private static func forEachMatch(_ state: State, table: String, key: String, _ body: (UInt64) -> Void) {
         state.byKey[table]?[key]?.forEach(body)
         guard let lengths = state.prefixLengths[table], let prefixes = state.byPrefix[table] else { return }
         let bytes = Array(key.utf8)
@@ -308,8 +302,8 @@ final class SubscriptionHub: Sendable {
     /// offset before `before`, the others where their live feed had reached.
     private static func stall(_ state: inout State, _ handle: UInt64, partition: Int, before offset: UInt64) {
         guard let registered = state.registered[handle] else { return }
-        for q in registered.subscription.partitions {
-            guard case .live(let floor)? = registered.cursors[q] else { continue }
+        for (q, cursor) in registered.cursors {
+            guard case .live(let floor) = cursor else { continue }
             registered.cursors[q] = .catchingUp(q == partition ? max(floor, offset - 1) : max(floor, state.published[q]))
         }
         state.stalls += 1
@@ -354,8 +348,8 @@ final class SubscriptionHub: Sendable {
             let next: (subscription: Subscription, partition: Int, from: UInt64, through: UInt64)?? = state.withLock { state in
                 guard let registered = state.registered[handle] else { return .some(nil) }
                 var pick: (Subscription, Int, UInt64, UInt64)? = nil
-                for q in registered.subscription.partitions {
-                    guard case .catchingUp(let offset)? = registered.cursors[q] else { continue }
+                for (q, cursor) in registered.cursors.sorted(by: { $0.key < $1.key }) {
+                    guard case .catchingUp(let offset) = cursor else { continue }
                     if offset >= state.published[q] {
                         registered.cursors[q] = .live(floor: offset)
                     } else if pick == nil {
