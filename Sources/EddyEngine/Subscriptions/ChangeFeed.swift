@@ -10,8 +10,9 @@ import Foundation
 /// partition to the log instead, so a burst costs subscribers latency, never a change.
 ///
 /// After each dispatch the feed pauses in proportion to the connections it woke (see
-/// `pause(afterWaking:microsPerConnection:max:)`): a fan-out's changes then reach each socket in fewer, larger
-/// writes, and the event loops get time to take the writes that make more changes.
+/// `pause(afterWaking:microsPerConnection:max:)`): a fan-out's changes then reach each
+/// socket in fewer, larger writes, and the event loops get time for the requests that make
+/// more changes.
 final class ChangeFeed: @unchecked Sendable {
     // Why unchecked: all mutable state is guarded by `condition`'s lock.
     private let condition = NSCondition()

@@ -101,7 +101,7 @@ final class SubscribeStream: Sendable {
 
     /// Copies `bytes` to `end` and moves `end` past them. A function of its own taking the
     /// position `inout`: a nested function capturing it paid a dynamic exclusivity check
-    /// per copy, a tenth of the event loops' time in a fan-out.
+    /// per copy, about 8% of the event loops' time in a fan-out.
     private static func append(_ bytes: UnsafeRawBufferPointer, at end: inout UnsafeMutableRawPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         end.copyMemory(from: source, byteCount: bytes.count)
