@@ -44,7 +44,7 @@ extension Engine {
             switch event.op {
             case .call: return try await call(event)
             case .declare: return try await declare(event)
-            default: return try await fanOut(event)
+            default: return await withCheckedContinuation { continuation in fanOut(event) { continuation.resume(returning: $0) } }
             }
         } catch {
             return .failure(error, id: event.id)
@@ -53,19 +53,65 @@ extension Engine {
 
     // MARK: Fan-out
 
-    /// One document a fan-out reads: its part name (for the derived ID), table and key.
+    /// One document a fan-out reads: its part name, where it lives, and the `get` event that
+    /// reads it there.
     private struct Piece {
         var name: String
         var table: String
         var key: String
+        var partition: Int
+        var get: Event
     }
 
     /// A query or multiget: one `get` event per lookup, to the partition that owns its key,
     /// each logged there as a read record; the parts gathered by the query's ID; then one
     /// record in the partition of the query's ID that combines them into the answer.
-    private func fanOut(_ event: Event) async throws(EddyError) -> EventResult {
-        let id = event.id!
-        var pieces: [Piece] = []
+    ///
+    /// No task runs it: `completion` is called on the thread that answers last (the worker
+    /// that logs the combining record, or the deadline thread when a part is late), and each
+    /// step is queued from the thread that finished the step before.
+    func fanOut(_ original: Event, completion: @escaping @Sendable (EventResult) -> Void) {
+        var identified = original
+        if identified.id == nil { identified.id = Self.newServerID() }
+        let (event, id) = (identified, identified.id!)
+        let version: UInt64?
+        let pieces: [Piece]
+        do {
+            (version, pieces) = try plan(event)
+        } catch {
+            completion(.failure(error, id: id))
+            return
+        }
+        let gather = Gather(count: pieces.count)
+        let timeout = Duration.milliseconds(Int(configuration.fanOutTimeoutSeconds * 1000))
+        gather.whenComplete(by: .now + timeout, deadlines: deadlines) { [self] replies in
+            var combine = event
+            var parts: [JSON] = []
+            do throws(EddyError) {
+                for (piece, reply) in zip(pieces, replies) { parts.append(try part(piece, reply)) }
+            } catch {
+                completion(.failure(error, id: id))
+                return
+            }
+            combine.parts = .array(parts)
+            combine.version = version
+            let partition = partitioner.partition(table: "", key: id)
+            worker(of: partition).submit(PartitionWork(partition: partition, event: combine) { reply in
+                switch reply {
+                case .result(let result): completion(result)
+                case .failure(let error): completion(.failure(error, id: id))
+                case .scanPart, .subscribed: preconditionFailure("scan or subscription reply for a \(event.op.rawValue)")
+                }
+            })
+        }
+        for (slot, piece) in pieces.enumerated() {
+            worker(of: piece.partition).submit(PartitionWork(partition: piece.partition, event: piece.get) { gather.deliver($0, at: slot) })
+        }
+    }
+
+    /// The documents a query or multiget reads, and the declaration version it runs under.
+    private func plan(_ event: Event) throws(EddyError) -> (version: UInt64?, pieces: [Piece]) {
+        var named: [(name: String, table: String, key: String)] = []
         var version: UInt64? = nil
         if event.op == .query {
             let current = declarations.current()
@@ -77,64 +123,43 @@ extension Engine {
             let scope: [String: JSON] = ["input": event.input!]
             for lookup in query.lookups {
                 let key = try CallOperation.Call.key(lookup.key, table: lookup.table, scope, partition: nil, partitioner)
-                pieces.append(Piece(name: lookup.name, table: lookup.table, key: key))
+                named.append((lookup.name, lookup.table, key))
             }
         } else {
             for (index, item) in event.keys.enumerated() {
                 guard configuration.tables.contains(item.table) else {
                     throw EddyError(.unknownTable, "table '\(item.table)' is not declared")
                 }
-                pieces.append(Piece(name: "\(index)", table: item.table, key: item.key))
+                named.append(("\(index)", item.table, item.key))
             }
         }
-
-        let gather = Gather(count: pieces.count)
-        var partitions: [Int] = []
-        for (slot, piece) in pieces.enumerated() {
-            let partition = partitioner.partition(table: piece.table, key: piece.key)
-            partitions.append(partition)
+        let pieces = named.map { name, table, key in
             // Under a declared version the lookup IDs name it, so a retry after a declaration
             // changed never collides with the first attempt's lookups.
-            let part = version.map { "v\($0).\(piece.name)" } ?? piece.name
-            let get = Event(id: Event.derivedID(id, part), op: .get, table: piece.table, key: piece.key, client: event.client)
-            worker(of: partition).submit(PartitionWork(partition: partition, event: get) { gather.deliver($0, at: slot) })
+            let part = version.map { "v\($0).\(name)" } ?? name
+            let get = Event(id: Event.derivedID(event.id!, part), op: .get, table: table, key: key, client: event.client)
+            return Piece(name: name, table: table, key: key, partition: partitioner.partition(table: table, key: key), get: get)
         }
-        let replies = await gather.wait(timeout: .milliseconds(Int(configuration.fanOutTimeoutSeconds * 1000)))
-
-        var parts: [JSON] = []
-        for ((piece, partition), reply) in zip(zip(pieces, partitions), replies) {
-            let what = "part '\(piece.name)' (\(piece.table)/\(piece.key) in partition \(partition))"
-            guard let reply else {
-                throw EddyError(.partialFailure, "\(what) did not answer within \(configuration.fanOutTimeoutSeconds) s; no answer is given rather than a partial one")
-            }
-            guard case .result(let result) = reply, result.error == nil else {
-                let reason: String = switch reply {
-                case .failure(let error): error.description
-                case .result(let result): result.error?.description ?? "failed"
-                case .scanPart, .subscribed: "unexpected reply"
-                }
-                throw EddyError(.partialFailure, "\(what) failed: \(reason)")
-            }
-            let value = (try? JSON(parsing: result.body, maxDepth: 512))?["value"] ?? .null
-            var producedAt: UInt64 = 0
-            if case .read(let record)? = result.outcome { producedAt = record.sources.first?.producedAt ?? 0 }
-            parts.append(CombineOperation.Part(table: piece.table, key: piece.key, producedAt: producedAt, value: value).json)
-        }
-
-        var combine = event
-        combine.parts = .array(parts)
-        combine.version = version
-        switch await submit(combine, to: partitioner.partition(table: "", key: id)) {
-        case .result(let result): return result
-        case .failure(let error): throw error
-        case .scanPart, .subscribed: preconditionFailure("scan or subscription reply for a \(event.op.rawValue)")
-        }
+        return (version, pieces)
     }
 
-    private func submit(_ event: Event, to partition: Int) async -> PartitionReply {
-        let gather = Gather(count: 1)
-        worker(of: partition).submit(PartitionWork(partition: partition, event: event) { gather.deliver($0, at: 0) })
-        return await gather.wait()[0]
+    /// A lookup's reply as a part of the combining event, or why there is no answer.
+    private func part(_ piece: Piece, _ reply: PartitionReply?) throws(EddyError) -> JSON {
+        let what = "part '\(piece.name)' (\(piece.table)/\(piece.key) in partition \(piece.partition))"
+        guard let reply else {
+            throw EddyError(.partialFailure, "\(what) did not answer within \(configuration.fanOutTimeoutSeconds) s; no answer is given rather than a partial one")
+        }
+        guard case .result(let result) = reply, result.error == nil, case .read(let record)? = result.outcome, let document = result.document else {
+            let reason: String = switch reply {
+            case .failure(let error): error.description
+            case .result(let result): result.error?.description ?? "no document"
+            case .scanPart, .subscribed: "unexpected reply"
+            }
+            throw EddyError(.partialFailure, "\(what) failed: \(reason)")
+        }
+        let value = (try? JSON(parsing: document, maxDepth: 512)) ?? .null
+        let producedAt = record.sources.first?.producedAt ?? 0
+        return CombineOperation.Part(table: piece.table, key: piece.key, producedAt: producedAt, value: value).json
     }
 
     // MARK: Procedures

@@ -24,6 +24,8 @@ public final class Engine: Sendable {
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
     private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
+    /// Fan-out queries' timeouts (Engine+Spanning.swift).
+    let deadlines = Deadlines()
     private let logger: Logger
     /// Online audits (`Engine+Audit.swift`).
     let onlineAuditor: OnlineAuditor
@@ -121,6 +123,7 @@ public final class Engine: Sendable {
         feed.stop()
         hub.stop()
         blockingReads.stop()
+        deadlines.stop()
         // Memtables to SST files, so the next start has no WAL to replay and a stopped data
         // directory is all in checksummed files (what an offline audit or a copy sees).
         do {
@@ -168,9 +171,18 @@ public final class Engine: Sendable {
     /// This is the request path. Plain events are queued on the caller's thread and
     /// `completion` runs on the thread that finishes the last piece (usually the WAL-sync
     /// thread), so a request costs no task and no hop through the concurrency pool. Events
-    /// that must wait (for an `after` position, or for parts from other partitions) run in
-    /// a task.
+    /// that must wait (for an `after` position, a procedure's outcome, or a declaration) run
+    /// in a task; so does a fan-out query that shares its request with other events.
     public func submit(_ batch: [Event], completion: @escaping @Sendable ([EventResult]) -> Void) {
+        if batch.count == 1, batch[0].op.isFanOut, batch[0].after == nil {
+            // The common query request: its pieces chain from partition to partition with no task.
+            let (event, started) = (batch[0], ContinuousClock.now)
+            fanOut(event) { [self] result in
+                metrics.recordRequest(op: event.op, duration: ContinuousClock.now - started)
+                completion([result])
+            }
+            return
+        }
         guard !batch.contains(where: { $0.op.spansPartitions || $0.after != nil }) else {
             Task { completion(await handle(waiting: batch)) }
             return

@@ -12,6 +12,9 @@ public struct EventResult: Sendable {
     /// sources from it), and the events it emitted, to deliver once it is durable.
     var outcome: Outcome? = nil
     var emitted: [Emitted] = []
+    /// For the engine only: a `get`'s answer as canonical JSON (`null` when absent), so a
+    /// fan-out takes its part without parsing the rendered body.
+    var document: [UInt8]? = nil
 
     public init(body: [UInt8], error: EddyError?, replayed: Bool = false) {
         self.body = body

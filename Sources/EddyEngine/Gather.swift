@@ -45,15 +45,15 @@ final class Gather: Sendable {
         await withCheckedContinuation { continuation in whenComplete { continuation.resume(returning: $0) } }
     }
 
-    /// The replies that arrived within `timeout`; a missing one is nil. A fan-out gives up
-    /// on a slow part rather than hold the client forever.
-    func wait(timeout: Duration) async -> [PartitionReply?] {
-        let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { expire() }
+    /// Calls `done` with the replies that arrived by `deadline` (a missing one is nil): at once
+    /// if all have, otherwise on the thread that delivers the last or on the `deadlines`
+    /// thread. A fan-out gives up on a slow part rather than hold the client forever.
+    func whenComplete(by deadline: ContinuousClock.Instant, deadlines: Deadlines, _ done: @escaping Waiter) {
+        let token = deadlines.watch(until: deadline) { [self] in expire() }
+        setWaiter { replies in
+            deadlines.unwatch(token)
+            done(replies)
         }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in setWaiter { continuation.resume(returning: $0) } }
     }
 
     private func setWaiter(_ waiter: @escaping Waiter) {

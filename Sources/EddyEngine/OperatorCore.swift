@@ -210,6 +210,7 @@ struct OperatorCore {
         var result = ResultRenderer.render(id: id, event: event, outcome: handled.outcome, answer: handled.answer, position: position)
         result.outcome = handled.outcome
         result.emitted = handled.emits
+        if case .document? = handled.answer { result.document = handled.answer?.canonicalBytes }
         return .result(result)
     }
 
@@ -256,6 +257,7 @@ struct OperatorCore {
         var result = ResultRenderer.render(id: id, event: payload.event, outcome: payload.outcome, answer: nil, position: Position(partition: partition, offset: offset))
         result.replayed = true
         result.outcome = payload.outcome
+        if event.op == .get, case .read(let record) = payload.outcome { result.document = record.answer }
         return .result(result)
     }
 }

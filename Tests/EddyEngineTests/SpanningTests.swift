@@ -1,3 +1,4 @@
+import Synchronization
 @testable import EddyEngine
 import EddyExpressions
 import EddyModel
@@ -79,14 +80,37 @@ import Testing
         #expect(try JSON(parsing: result.body)["value"] == nil, "no partial answer")
     }
 
-    @Test func gather_withATimeout_returnsWhatArrived_andNilForTheRest() async {
+    @Test func gather_withADeadline_returnsWhatArrived_andNilForTheRest() async {
+        let deadlines = Deadlines(resolution: .milliseconds(10))
+        defer { deadlines.stop() }
         let gather = Gather(count: 2)
         gather.deliver(.failure(EddyError(.overloaded, "first")), at: 0)
-        let replies = await gather.wait(timeout: .milliseconds(50))
+        let started = ContinuousClock.now
+        let replies: [PartitionReply?] = await withCheckedContinuation { continuation in
+            gather.whenComplete(by: .now + .milliseconds(50), deadlines: deadlines) { continuation.resume(returning: $0) }
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
         #expect(replies.count == 2)
         #expect(replies[1] == nil)
         if case .failure(let error)? = replies[0] { #expect(error.message == "first") } else { Issue.record("first reply lost") }
         gather.deliver(.failure(EddyError(.overloaded, "late")), at: 1)  // after the deadline: ignored, no crash
+        #expect(deadlines.count == 0)
+    }
+
+    @Test func gather_completeBeforeItsDeadline_isNoLongerWatched() async {
+        let deadlines = Deadlines(resolution: .milliseconds(10))
+        defer { deadlines.stop() }
+        let gather = Gather(count: 1)
+        let expired = Atomic<Bool>(false)
+        gather.whenComplete(by: .now + .milliseconds(30), deadlines: deadlines) { replies in
+            if replies[0] == nil { expired.store(true, ordering: .relaxed) }
+        }
+        #expect(deadlines.count == 1)
+        gather.deliver(.failure(EddyError(.overloaded, "on time")), at: 0)
+        #expect(deadlines.count == 0)
+        try? await Task.sleep(for: .milliseconds(80))
+        let didExpire = expired.load(ordering: .relaxed)
+        #expect(!didExpire)
     }
 
     /// A crash can leave an emitted event in the outbox (its stage committed, its target not
