@@ -139,6 +139,26 @@ import Testing
         }
     }
 
+    @Test func metrics_nameEachSubscriptionByItsID_escapedAsAPrometheusLabel() async throws {
+        let server = try ServerProcess(config: """
+            tables:
+              - name: users
+            """)
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        defer { Task { await client.close() } }
+        // The ID `a"b\c`, URL-encoded: a quote and a backslash, which a label must escape.
+        let stream = try Raw(url: server.url)
+        try stream.send(Raw.request("GET", "/v1/subscribe?table=users&id=a%22b%5Cc"))
+        #expect(stream.receives(": subscription ", within: 10))
+        let text = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
+        for series in ["eddy_subscription_lag_records", "eddy_subscription_buffered_messages", "eddy_subscription_catching_up"] {
+            #expect(text.contains(#"\#(series){subscription="a\"b\\c"} "#), "\(series) missing or unescaped")
+        }
+        _ = stream
+    }
+
     @Test func idleSSEStreams_eachGetAHeartbeatWithinTheInterval() throws {
         let server = try ServerProcess(config: """
             subscriptions:
