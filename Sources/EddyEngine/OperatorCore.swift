@@ -210,7 +210,7 @@ struct OperatorCore {
         var result = ResultRenderer.render(id: id, event: event, outcome: handled.outcome, answer: handled.answer, position: position)
         result.outcome = handled.outcome
         result.emitted = handled.emits
-        if case .document? = handled.answer { result.document = handled.answer?.canonicalBytes }
+        if event.op == .get { result.document = handled.answer?.canonicalBytes }
         return .result(result)
     }
 
