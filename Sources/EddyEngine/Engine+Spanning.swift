@@ -30,8 +30,7 @@ extension Engine {
         }
     }
 
-    private func handleSpanning(_ original: Event) async -> EventResult {
-        var event = original
+    private func handleSpanning(_ event: Event) async -> EventResult {
         if let after = event.after, !after.isEmpty {
             do {
                 try await applied.wait(until: after)
@@ -39,15 +38,30 @@ extension Engine {
                 return .failure(error, id: event.id)
             }
         }
-        if event.id == nil { event.id = Self.newServerID() }
+        guard event.op == .declare else {
+            return await withCheckedContinuation { continuation in spanning(event) { continuation.resume(returning: $0) } }
+        }
+        var declaration = event
+        if declaration.id == nil { declaration.id = Self.newServerID() }
         do {
-            switch event.op {
-            case .call: return try await call(event)
-            case .declare: return try await declare(event)
-            default: return await withCheckedContinuation { continuation in fanOut(event) { continuation.resume(returning: $0) } }
-            }
+            return try await declare(declaration)
         } catch {
-            return .failure(error, id: event.id)
+            return .failure(error, id: declaration.id)
+        }
+    }
+
+    /// A query, multiget or call, whose `after` (if any) is reached. No task runs it: each
+    /// step is queued from the thread that finished the step before, and `completion` runs
+    /// on the thread that finishes the last (a worker's, or the deadline thread's when
+    /// something is late).
+    func spanning(_ original: Event, completion: @escaping @Sendable (EventResult) -> Void) {
+        precondition(original.op.spansPartitions && original.op != .declare, "\(original.op.rawValue) is not a query, multiget or call")
+        var event = original
+        if event.id == nil { event.id = Self.newServerID() }
+        if event.op == .call {
+            call(event, completion: completion)
+        } else {
+            fanOut(event, completion: completion)
         }
     }
 
@@ -67,13 +81,10 @@ extension Engine {
     /// each logged there as a read record; the parts gathered by the query's ID; then one
     /// record in the partition of the query's ID that combines them into the answer.
     ///
-    /// No task runs it: `completion` is called on the thread that answers last (the worker
-    /// that logs the combining record, or the deadline thread when a part is late), and each
-    /// step is queued from the thread that finished the step before.
-    func fanOut(_ original: Event, completion: @escaping @Sendable (EventResult) -> Void) {
-        var identified = original
-        if identified.id == nil { identified.id = Self.newServerID() }
-        let (event, id) = (identified, identified.id!)
+    /// The worker that answers the last lookup queues the combining event, and the worker
+    /// that logs it calls `completion`; the deadline thread does when a part is late.
+    private func fanOut(_ event: Event, completion: @escaping @Sendable (EventResult) -> Void) {
+        let id = event.id!
         let version: UInt64?
         let pieces: [Piece]
         do {
@@ -167,49 +178,66 @@ extension Engine {
     /// A procedure call: its first stage is logged once under the request ID in the
     /// partition the declaration names; later stages follow as emitted events (`Courier`).
     /// The caller gets the recorded outcome, or `call_pending` if it takes too long.
-    private func call(_ original: Event) async throws(EddyError) -> EventResult {
+    private func call(_ original: Event, completion: @escaping @Sendable (EventResult) -> Void) {
         var event = original
+        let callID = event.id!
         let current = declarations.current()
         event.version = current.version > 0 ? current.version : nil
-        guard let procedure = current.declarations.procedures[event.name ?? ""] else {
-            throw EddyError(.unknownProcedure, "procedure '\(event.name ?? "")' is not declared")
+        let procedure: ProcedureDeclaration
+        let partition: Int
+        do throws(EddyError) {
+            guard let declared = current.declarations.procedures[event.name ?? ""] else {
+                throw EddyError(.unknownProcedure, "procedure '\(event.name ?? "")' is not declared")
+            }
+            procedure = declared
+            try procedure.input.validate(event.input, for: "procedure '\(procedure.name)'")
+            let first = CallOperation.Call(id: callID, procedure: procedure, input: event.input!, partitioner: partitioner)
+            partition = try first.partition(of: procedure.stages[0].at)
+        } catch {
+            completion(.failure(error, id: callID))
+            return
         }
-        try procedure.input.validate(event.input, for: "procedure '\(procedure.name)'")
-        let callID = event.id!
-        let first = CallOperation.Call(id: callID, procedure: procedure, input: event.input!, partitioner: partitioner)
-        let partition = try first.partition(of: procedure.stages[0].at)
 
         let waiter = courier.expectOutcome(of: callID)
-        let reply: PartitionReply = await withCheckedContinuation { continuation in
-            courier.deliver(Emitted(partition: partition, event: event)) { continuation.resume(returning: $0) }
-        }
-        switch reply {
-        case .failure(let error):
-            courier.forget(waiter, of: callID)
-            throw error
-        case .scanPart, .subscribed:
-            preconditionFailure("scan or subscription reply for a call")
-        case .result(let result):
-            if let error = result.error, error.code == .idReused {
-                courier.forget(waiter, of: callID)
-                return result
-            }
-            if result.replayed, let recorded = await recordedOutcome(procedure, callID) {
-                // A retry of a call that finished long ago: its outcome is in the table.
-                courier.forget(waiter, of: callID)
-                return Self.render(callID, recorded)
+        let timeout = Duration.milliseconds(Int(configuration.callOutcomeTimeoutSeconds * 1000))
+        let awaitOutcome: @Sendable () -> Void = { [self] in
+            waiter.whenFulfilled(by: .now + timeout, deadlines: deadlines) { [self] outcome in
+                guard let outcome else {
+                    courier.forget(waiter, of: callID)
+                    completion(.failure(EddyError(.callPending, "call '\(callID)' is logged and will finish, but its outcome was not recorded within \(configuration.callOutcomeTimeoutSeconds) s; read \(procedure.outcomes)/\(callID) later, or retry with the same ID"), id: callID))
+                    return
+                }
+                completion(Self.render(callID, outcome))
             }
         }
-        guard let outcome = await waiter.value(timeout: .milliseconds(Int(configuration.callOutcomeTimeoutSeconds * 1000))) else {
-            courier.forget(waiter, of: callID)
-            throw EddyError(.callPending, "call '\(callID)' is logged and will finish, but its outcome was not recorded within \(configuration.callOutcomeTimeoutSeconds) s; read \(procedure.outcomes)/\(callID) later, or retry with the same ID")
+        courier.deliver(Emitted(partition: partition, event: event)) { [self] reply in
+            switch reply {
+            case .failure(let error):
+                courier.forget(waiter, of: callID)
+                completion(.failure(error, id: callID))
+            case .scanPart, .subscribed:
+                preconditionFailure("scan or subscription reply for a call")
+            case .result(let result):
+                if let error = result.error, error.code == .idReused {
+                    courier.forget(waiter, of: callID)
+                    completion(result)
+                } else if result.replayed {
+                    // A retry: if the call finished long ago, its outcome is in the table
+                    // (read as a logged one-off read); otherwise it is still on its way.
+                    submit([Event(op: .get, table: procedure.outcomes, key: callID)]) { [self] reads in
+                        guard let recorded = Self.recordedOutcome(reads[0]) else { return awaitOutcome() }
+                        courier.forget(waiter, of: callID)
+                        completion(Self.render(callID, recorded))
+                    }
+                } else {
+                    awaitOutcome()
+                }
+            }
         }
-        return Self.render(callID, outcome)
     }
 
-    /// The outcome of `callID` as recorded, read as a logged one-off read.
-    private func recordedOutcome(_ procedure: ProcedureDeclaration, _ callID: String) async -> Courier.CallOutcome? {
-        let read = await handle(Event(op: .get, table: procedure.outcomes, key: callID))
+    /// The outcome a read of the outcome table found, if the call has one.
+    private static func recordedOutcome(_ read: EventResult) -> Courier.CallOutcome? {
         guard read.error == nil, let body = try? JSON(parsing: read.body, maxDepth: 512), let value = body["value"], !value.isNull else { return nil }
         return Courier.CallOutcome(value: value)
     }

@@ -171,13 +171,13 @@ public final class Engine: Sendable {
     /// This is the request path. Plain events are queued on the caller's thread and
     /// `completion` runs on the thread that finishes the last piece (usually the WAL-sync
     /// thread), so a request costs no task and no hop through the concurrency pool. Events
-    /// that must wait (for an `after` position, a procedure's outcome, or a declaration) run
-    /// in a task; so does a fan-out query that shares its request with other events.
+    /// that must wait for an `after` position, declarations, and queries or calls that share
+    /// their request with other events run in a task.
     public func submit(_ batch: [Event], completion: @escaping @Sendable ([EventResult]) -> Void) {
-        if batch.count == 1, batch[0].op.isFanOut, batch[0].after == nil {
-            // The common query request: its pieces chain from partition to partition with no task.
+        if batch.count == 1, batch[0].op.spansPartitions, batch[0].op != .declare, batch[0].after == nil {
+            // A lone query or call: its steps chain from partition to partition with no task.
             let (event, started) = (batch[0], ContinuousClock.now)
-            fanOut(event) { [self] result in
+            spanning(event) { [self] result in
                 metrics.recordRequest(op: event.op, duration: ContinuousClock.now - started)
                 completion([result])
             }

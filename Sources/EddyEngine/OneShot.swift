@@ -1,11 +1,13 @@
 import Synchronization
 
-/// A value set once, from any thread, and awaited by one task with a deadline. The first
-/// `fulfill` wins; later ones are ignored.
+/// A value set once, from any thread, and waited for by one callback with a deadline. The
+/// first `fulfill` wins; later ones are ignored.
 final class OneShot<Value: Sendable>: Sendable {
+    typealias Waiter = @Sendable (Value?) -> Void
+
     private struct State {
         var value: Value?
-        var continuation: CheckedContinuation<Value?, Never>?
+        var waiter: Waiter?
     }
 
     private let state = Mutex(State())
@@ -13,37 +15,38 @@ final class OneShot<Value: Sendable>: Sendable {
     init() {}
 
     func fulfill(_ value: Value) {
-        let waiting: CheckedContinuation<Value?, Never>? = state.withLock { state in
+        let waiting: Waiter? = state.withLock { state in
             guard state.value == nil else { return nil }
             state.value = value
-            defer { state.continuation = nil }
-            return state.continuation
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        waiting?.resume(returning: value)
+        waiting?(value)
     }
 
-    /// The value, or nil if it was not set within `timeout`.
-    func value(timeout: Duration) async -> Value? {
-        let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { expire() }
-        }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let ready: Value? = state.withLock { state in
-                if let value = state.value { return value }
-                state.continuation = continuation
-                return nil
+    /// Calls `done` with the value: at once if it is set, otherwise on the thread that sets
+    /// it, or with nil on the `deadlines` thread once `deadline` has passed.
+    func whenFulfilled(by deadline: ContinuousClock.Instant, deadlines: Deadlines, _ done: @escaping Waiter) {
+        let token = deadlines.watch(until: deadline) { [self] in expire() }
+        let ready: Value? = state.withLock { state in
+            if let value = state.value { return value }
+            state.waiter = { value in
+                deadlines.unwatch(token)
+                done(value)
             }
-            if let ready { continuation.resume(returning: ready) }
+            return nil
+        }
+        if let ready {
+            deadlines.unwatch(token)
+            done(ready)
         }
     }
 
     private func expire() {
-        let waiting: CheckedContinuation<Value?, Never>? = state.withLock { state in
-            defer { state.continuation = nil }
-            return state.continuation
+        let waiting: Waiter? = state.withLock { state in
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        waiting?.resume(returning: nil)
+        waiting?(nil)
     }
 }

@@ -27,10 +27,4 @@ public enum Op: String, Sendable, CaseIterable {
         default: false
         }
     }
-
-    /// Whether the event reads several keys, wherever they live, and combines them:
-    /// a declared query or a multi-get.
-    public var isFanOut: Bool {
-        self == .query || self == .multiget
-    }
 }

@@ -80,6 +80,36 @@ import Testing
         #expect(try JSON(parsing: result.body)["value"] == nil, "no partial answer")
     }
 
+    /// A call whose later stage cannot land (its partition refuses to serve) is logged and
+    /// keeps being delivered, but its caller is not held past `callOutcomeTimeoutSeconds`.
+    @Test func call_whoseOutcomeIsNotRecordedInTime_answersCallPending_namingWhereToLook() async throws {
+        let h = try Self.harness()
+        var to = "to"
+        for n in 0..<100 where h.partition(of: "counters", "to\(n)") != h.partition(of: "counters", "from") {
+            to = "to\(n)"
+            break
+        }
+        _ = try await h.send(["op": "put", "table": "counters", "key": "from", "value": ["n": 100]])
+        _ = try await h.send(["op": "put", "table": "counters", "key": .string(to), "value": ["n": 0]])
+        try h.damageLogRecord(partition: h.partition(of: "counters", to), offset: 1)
+        try h.restart { $0.callOutcomeTimeoutSeconds = 0.3 }
+        let started = ContinuousClock.now
+        // Polled rather than awaited, so a caller held forever fails the test instead of hanging it.
+        let answer = Mutex<EventResult?>(nil)
+        Task {
+            let result = try await h.send(["op": "call", "id": "m-late", "procedure": "move", "input": ["from": "from", "to": .string(to), "amount": 5]])
+            answer.withLock { $0 = result }
+        }
+        while answer.withLock({ $0 }) == nil && ContinuousClock.now - started < .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+        let result = try #require(answer.withLock { $0 }, "no answer within 5 s")
+        #expect(result.error?.code == .callPending, "\(result.body)")
+        #expect(result.error?.message.contains("outcomes/m-late") == true)
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(ContinuousClock.now - started < .seconds(3))
+        let debited = try await h.result(["op": "get", "table": "counters", "key": "from"])
+        #expect(debited["value"]?["n"] == 95, "the first stage is applied all the same")
+    }
+
     @Test func gather_withADeadline_returnsWhatArrived_andNilForTheRest() async {
         let deadlines = Deadlines(resolution: .milliseconds(10))
         defer { deadlines.stop() }
