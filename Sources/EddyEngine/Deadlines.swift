@@ -56,8 +56,8 @@ final class Deadlines: Sendable {
 
     var count: Int { state.withLock { $0.watched.count } }
 
-    /// Stops the thread; what is still watched never expires (the engine is stopping, and its
-    /// workers answer everything queued before they exit).
+    /// Expires everything still watched, so no caller waits on a stopped engine, and stops
+    /// the thread.
     func stop() {
         state.withLock { $0.stopped = true }
         wake.lock()
@@ -75,13 +75,12 @@ final class Deadlines: Sendable {
             wake.unlock()
             let now = ContinuousClock.now
             let (due, stopped): ([Expire], Bool) = state.withLock { state in
-                guard !state.stopped else { return ([], true) }
-                let expired = state.watched.filter { $0.value.deadline <= now }
+                let expired = state.stopped ? state.watched : state.watched.filter { $0.value.deadline <= now }
                 for token in expired.keys { state.watched[token] = nil }
-                return (expired.values.map(\.expire), false)
+                return (expired.values.map(\.expire), state.stopped)
             }
-            if stopped { return }
             for expire in due { expire() }
+            if stopped { return }
         }
     }
 }

@@ -127,6 +127,15 @@ import Testing
         #expect(deadlines.count == 0)
     }
 
+    @Test func deadlines_whenStopped_expireWhatIsStillWatched() {
+        let deadlines = Deadlines(resolution: .milliseconds(10))
+        let expired = Atomic<Int>(0)
+        _ = deadlines.watch(until: .now + .seconds(3600)) { expired.add(1, ordering: .relaxed) }
+        deadlines.stop()
+        let count = expired.load(ordering: .relaxed)
+        #expect(count == 1, "a caller would wait forever on a stopped engine")
+    }
+
     @Test func gather_completeBeforeItsDeadline_isNoLongerWatched() async {
         let deadlines = Deadlines(resolution: .milliseconds(10))
         defer { deadlines.stop() }
