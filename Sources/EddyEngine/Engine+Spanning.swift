@@ -67,14 +67,14 @@ extension Engine {
 
     // MARK: Fan-out
 
-    /// One document a fan-out reads: its part name, where it lives, and the `get` event that
-    /// reads it there.
+    /// One document a fan-out reads: its part name, and the `get` event (`lookup`) that reads
+    /// it in the partition that owns it.
     private struct Piece {
         var name: String
-        var table: String
-        var key: String
         var partition: Int
-        var get: Event
+        var lookup: Event
+        var table: String { lookup.table }
+        var key: String { lookup.key! }
     }
 
     /// A query or multiget: one `get` event per lookup, to the partition that owns its key,
@@ -116,14 +116,21 @@ extension Engine {
             })
         }
         for (slot, piece) in pieces.enumerated() {
-            worker(of: piece.partition).submit(PartitionWork(partition: piece.partition, event: piece.get) { gather.deliver($0, at: slot) })
+            worker(of: piece.partition).submit(PartitionWork(partition: piece.partition, event: piece.lookup) { gather.deliver($0, at: slot) })
         }
     }
 
     /// The documents a query or multiget reads, and the declaration version it runs under.
     private func plan(_ event: Event) throws(EddyError) -> (version: UInt64?, pieces: [Piece]) {
-        var named: [(name: String, table: String, key: String)] = []
+        var pieces: [Piece] = []
         var version: UInt64? = nil
+        func read(_ name: String, _ table: String, _ key: String) {
+            // Under a declared version the lookup IDs name it, so a retry after a declaration
+            // changed never collides with the first attempt's lookups.
+            let part = version.map { "v\($0).\(name)" } ?? name
+            let get = Event(id: Event.derivedID(event.id!, part), op: .get, table: table, key: key, client: event.client)
+            pieces.append(Piece(name: name, partition: partitioner.partition(table: table, key: key), lookup: get))
+        }
         if event.op == .query {
             let current = declarations.current()
             version = current.version > 0 ? current.version : nil
@@ -133,23 +140,15 @@ extension Engine {
             try query.input.validate(event.input, for: "query '\(query.name)'")
             let scope: [String: JSON] = ["input": event.input!]
             for lookup in query.lookups {
-                let key = try CallOperation.Call.key(lookup.key, table: lookup.table, scope, partition: nil, partitioner)
-                named.append((lookup.name, lookup.table, key))
+                read(lookup.name, lookup.table, try CallOperation.Call.key(lookup.key, table: lookup.table, scope, partition: nil, partitioner))
             }
         } else {
             for (index, item) in event.keys.enumerated() {
                 guard configuration.tables.contains(item.table) else {
                     throw EddyError(.unknownTable, "table '\(item.table)' is not declared")
                 }
-                named.append(("\(index)", item.table, item.key))
+                read("\(index)", item.table, item.key)
             }
-        }
-        let pieces = named.map { name, table, key in
-            // Under a declared version the lookup IDs name it, so a retry after a declaration
-            // changed never collides with the first attempt's lookups.
-            let part = version.map { "v\($0).\(name)" } ?? name
-            let get = Event(id: Event.derivedID(event.id!, part), op: .get, table: table, key: key, client: event.client)
-            return Piece(name: name, table: table, key: key, partition: partitioner.partition(table: table, key: key), get: get)
         }
         return (version, pieces)
     }
@@ -238,7 +237,7 @@ extension Engine {
 
     /// The outcome a read of the outcome table found, if the call has one.
     private static func recordedOutcome(_ read: EventResult) -> Courier.CallOutcome? {
-        guard read.error == nil, let body = try? JSON(parsing: read.body, maxDepth: 512), let value = body["value"], !value.isNull else { return nil }
+        guard read.error == nil, let document = read.document, let value = try? JSON(parsing: document, maxDepth: 512), !value.isNull else { return nil }
         return Courier.CallOutcome(value: value)
     }
 
