@@ -242,7 +242,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             if messages.isEmpty {
                 // Never inline: the outbox may wake its reader from inside this handler (a
                 // close), where pumping again would re-enter.
-                let wake: @Sendable (Void) -> Void = onLoop(context, inline: false) { handler, context, _ in handler.pump(context: context) }
+                let wake = onLoop(context, inline: false) { (handler: ChannelRoutesHandler, context: ChannelHandlerContext, _: Void) in handler.pump(context: context) }
                 stream.outbox.whenReady { wake(()) }
                 return
             }
@@ -352,7 +352,7 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         state = .passedOn(requestEnded: requestEnded, responseEnded: true)
-        let moveOn: @Sendable (Void) -> Void = onLoop(context, inline: false) { handler, context, _ in
+        let moveOn = onLoop(context, inline: false) { (handler: ChannelRoutesHandler, context: ChannelHandlerContext, _: Void) in
             if case .passedOn(let requestEnded, true) = handler.state {
                 context.flush()
                 handler.requestFinished(.passedOn(requestEnded: requestEnded, responseEnded: true), context: context)
