@@ -12,6 +12,8 @@ final class BlockingReads: Sendable {
     init(capacity: Int, name: String) {
         inbox = Inbox(capacity: capacity)
         let thread = Thread { [inbox, finished] in
+            // Named from inside: Linux gives the kernel (top -H, perf) only a name a thread sets itself.
+            Thread.current.name = name
             while true {
                 let jobs = inbox.take(max: 16)
                 if jobs.isEmpty { break }
@@ -19,7 +21,6 @@ final class BlockingReads: Sendable {
             }
             finished.signal()
         }
-        thread.name = name
         thread.start()
     }
 

@@ -71,6 +71,53 @@ public struct EddyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An online audit is already running; only one runs at a time. Its result will be at `GET /v1/audit`.
         public static let auditRunning = Code(rawValue: "audit_running")
         public static let internalError = Code(rawValue: "internal")
+
+        /// Every code the server itself answers with. A procedure's check may declare its own
+        /// code for a rejection, but not one of these (other than `rejected` and `conflict`),
+        /// whose statuses and retry advice mean something else.
+        public static let serverCodes: Set<Code> = [
+            .malformedJSON,
+            .invalidUTF8,
+            .tooDeep,
+            .invalidEvent,
+            .unknownOp,
+            .unknownField,
+            .missingField,
+            .wrongType,
+            .unknownTable,
+            .emptyKey,
+            .keyTooLong,
+            .invalidID,
+            .invalidPosition,
+            .valueTooLarge,
+            .bodyTooLarge,
+            .batchTooLarge,
+            .notFound,
+            .invalidInput,
+            .unknownQuery,
+            .unknownProcedure,
+            .invalidDeclaration,
+            .cursorExpired,
+            .provenanceExpired,
+            .snapshotTooLarge,
+            .streamingOnly,
+            .conflict,
+            .notANumber,
+            .notAnObject,
+            .idReused,
+            .outcomeExpired,
+            .rejected,
+            .expressionFailed,
+            .overloaded,
+            .tooManySubscriptions,
+            .partitionUnavailable,
+            .afterTimeout,
+            .partialFailure,
+            .callPending,
+            .shuttingDown,
+            .auditRunning,
+            .internalError,
+        ]
     }
 
     public var code: Code

@@ -98,6 +98,10 @@ struct DeclarationReader {
                     throw reader.error(checkNode, "a check needs 'check' (an expression) and 'reason'")
                 }
                 let code = try check["code"].map { (node: Node) throws(ConfigurationError) in try identifier(node) } ?? EddyError.Code.rejected.rawValue
+                if let declared = check["code"], EddyError.Code.serverCodes.contains(EddyError.Code(rawValue: code)),
+                   code != EddyError.Code.rejected.rawValue, code != EddyError.Code.conflict.rawValue {
+                    throw reader.error(declared, "code '\(code)' is the server's own (docs/API.md); a check may use 'rejected', 'conflict' or a code of its own")
+                }
                 checks.append(ProcedureDeclaration.Check(
                     condition: try expression(condition, what: "\(what), check", scope: scope), code: code, reason: try reader.string(reason)
                 ))

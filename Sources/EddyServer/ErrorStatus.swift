@@ -22,8 +22,12 @@ enum ErrorStatus {
             .serviceUnavailable
         case .afterTimeout, .partialFailure, .callPending:
             .gatewayTimeout
-        default:
+        case .internalError:
             .internalServerError
+        default:
+            // Not a server code: one a procedure's check declares (docs/DECLARATIONS.md). It
+            // rejects the call against state, final for its request ID, as `rejected` does.
+            EddyError.Code.serverCodes.contains(code) ? .internalServerError : .conflict
         }
     }
 

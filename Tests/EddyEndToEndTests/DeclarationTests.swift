@@ -67,6 +67,17 @@ import Testing
         ("""
         procedures:
           p:
+            input: { a: string }
+            outcomes: transfers
+            stages:
+              - name: one
+                at: { table: accounts, key: input.a }
+                require:
+                  - { check: "1 > 0", reason: r, code: overloaded }
+        """, "decl.yaml:13", "code 'overloaded' is the server's own"),
+        ("""
+        procedures:
+          p:
             input: { a: text }
             outcomes: transfers
             stages: []
@@ -174,6 +185,45 @@ import Testing
         // The outcome of a call can be looked up by its request ID.
         let lookedUp = try CLI.run(["get", "transfers", "cli-t2"], environment: env)
         #expect(try JSON(parsing: lookedUp.lines.first ?? "")["value"]?["status"] == "rejected")
+    }
+
+    /// A check's declared code is what a call it rejects answers with: 409, as `rejected`,
+    /// final for the request ID, and recorded in the outcome table.
+    @Test func call_rejectedByADeclaredCode_answersConflictWithThatCode() async throws {
+        let server = try ServerProcess(config: Self.tables + """
+
+            procedures:
+              withdraw:
+                input: { account: string, amount: number }
+                outcomes: transfers
+                stages:
+                  - name: debit
+                    at: { table: accounts, key: input.account }
+                    read:
+                      holder: { table: accounts, key: input.account }
+                    require:
+                      - { check: "(holder.balance ?? 0) >= input.amount", reason: not enough money, code: insufficient_funds }
+                    write:
+                      - { op: incr, table: accounts, key: input.account, field: balance, by: -input.amount }
+            """)
+        try server.start()
+        defer { server.stop() }
+        let client = try server.client()
+        try await client.put("accounts", "ann", ["balance": 5])
+
+        let refused = try await client.call("withdraw", input: ["account": "ann", "amount": 9], id: "w1")
+        #expect(refused.status == 409, "\(refused.result.serializedString)")
+        #expect(refused.result["error"]?["code"] == "insufficient_funds")
+        #expect(refused.result["error"]?["message"] == "not enough money")
+        let retried = try await client.call("withdraw", input: ["account": "ann", "amount": 9], id: "w1")
+        #expect(retried.status == 409)
+        #expect(retried.result["error"] == refused.result["error"])
+        #expect(try await client.get("transfers", "w1")["value"]?["status"] == "rejected")
+
+        let paid = try await client.call("withdraw", input: ["account": "ann", "amount": 3], id: "w2")
+        #expect(paid.status == 200, "\(paid.result.serializedString)")
+        #expect(try await client.get("accounts", "ann")["value"]?["balance"] == 2)
+        await client.close()
     }
 
     /// A declaration changed through the API is logged as a new version: queries after it
