@@ -24,7 +24,7 @@ public final class Engine: Sendable {
     private let hub: SubscriptionHub
     private let feed: ChangeFeed
     private let blockingReads = BlockingReads(capacity: 64, name: "eddy-provenance")
-    /// Fan-out queries' timeouts (Engine+Spanning.swift).
+    /// Timeouts of fan-out queries' parts and of calls' outcomes (Engine+Spanning.swift).
     let deadlines = Deadlines()
     private let logger: Logger
     /// Online audits (`Engine+Audit.swift`).

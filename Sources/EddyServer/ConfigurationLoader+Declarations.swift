@@ -98,8 +98,7 @@ struct DeclarationReader {
                     throw reader.error(checkNode, "a check needs 'check' (an expression) and 'reason'")
                 }
                 let code = try check["code"].map { (node: Node) throws(ConfigurationError) in try identifier(node) } ?? EddyError.Code.rejected.rawValue
-                if let declared = check["code"], EddyError.Code.serverCodes.contains(EddyError.Code(rawValue: code)),
-                   code != EddyError.Code.rejected.rawValue, code != EddyError.Code.conflict.rawValue {
+                if let declared = check["code"], EddyError.Code.serverCodes.subtracting([.rejected, .conflict]).contains(EddyError.Code(rawValue: code)) {
                     throw reader.error(declared, "code '\(code)' is the server's own (docs/API.md); a check may use 'rejected', 'conflict' or a code of its own")
                 }
                 checks.append(ProcedureDeclaration.Check(
