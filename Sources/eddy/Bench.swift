@@ -6,7 +6,7 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a running server (and Redis, as the peer) with real clients over loopback.",
-        subcommands: [FanOut.self, Many.self]
+        subcommands: [FanOut.self, Many.self, Floor.self]
     )
 
     struct FanOut: AsyncParsableCommand {
@@ -49,6 +49,23 @@ struct Bench: AsyncParsableCommand {
         func run() async throws {
             let report = try await SubscriptionBenchmarks.eddyMany(url: options.url, table: table, subscriptions: subscriptions, rate: rate, seconds: seconds, serverPID: serverPid)
             Output.line(report.json)
+        }
+    }
+
+    struct Floor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "floor",
+            abstract: "Serve a fixed answer to every HTTP request, doing no work, on the same HTTP stack as `eddy serve`: the transport floor the load tool measures next to Eddy."
+        )
+        @Option(help: "Address to listen on as HOST:PORT. Port 0 picks a free port.") var listen = "127.0.0.1:7421"
+
+        func run() async throws {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port) else {
+                throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:7421")
+            }
+            try await TransportFloor.serve(host: String(listen[..<colon]), port: port) { address in
+                FileHandle.standardOutput.write(Data("eddy bench floor listening on http://\(address)\n".utf8))
+            }
         }
     }
 }

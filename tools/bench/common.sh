@@ -59,6 +59,19 @@ start_eddy() { # config-file (or - for the embedded default) data-dir
   exit 1
 }
 
+# The transport floor (`eddy bench floor`): the same HTTP stack answering every request with
+# a fixed acknowledgement and doing no work. Stopped with stop_eddy, like a server.
+start_floor() {
+  "$EDDY" bench floor --listen "127.0.0.1:$PORT" > "$WORK/floor.out" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 500); do
+    grep -q "listening" "$WORK/floor.out" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "eddy bench floor did not start: $(cat "$WORK/floor.out")" >&2
+  exit 1
+}
+
 stop_eddy() {
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true

@@ -3,7 +3,9 @@
 #   - fraud_score (a fan-out query over four reputation tables) at 64 connections, against
 #     redis-benchmark MGET of four keys at 64 clients;
 #   - durable transfers/s (the transfer procedure: debit, credit and outcome, each a synced
-#     stage in its own partition) at 16 and 64 connections.
+#     stage in its own partition) at 16 and 64 connections;
+#   - the transport floor (`eddy bench floor`: the same HTTP stack doing no work) with the
+#     same requests at 16 and 64 connections.
 # Runs the default configuration (Config/eddy.yaml), which declares both.
 #
 #   tools/bench/multipartition.sh
@@ -62,6 +64,12 @@ eddy_wrk "eddy fraud_score c=64" fraud 64
 eddy_wrk "eddy fraud_score c=16" fraud 16
 eddy_wrk "eddy transfer (durable) c=16" transfer 16
 eddy_wrk "eddy transfer (durable) c=64" transfer 64
+stop_eddy
+
+# The transport floor: the same requests answered by HTTP alone, doing no work.
+start_floor
+eddy_wrk "http floor (eddy bench floor) fraud-shaped c=64" fraud 64
+eddy_wrk "http floor (eddy bench floor) fraud-shaped c=16" fraud 16
 stop_eddy
 
 # Redis: the same four-key read as one MGET, at the same concurrency, in the same run.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Eddy's load tool: drives a real `eddy serve` over loopback with wrk (tools/bench/events.lua)
-# and measures the peers in the same run: Redis via redis-benchmark, RocksDB via db_bench.
+# and measures the peers in the same run: Redis via redis-benchmark, RocksDB via db_bench, and
+# the transport floor (`eddy bench floor`: the same HTTP stack doing no work, driven by wrk).
 # Prints one line per figure: scenario, throughput (median of RUNS runs), p50 and p99 latency
 # (of the median run), and writes them to bench-results/results.tsv.
 #
@@ -70,6 +71,11 @@ eddy_wrk "eddy get (read records) c=64" get 1 64 100000
 stop_eddy
 start_eddy "$WORK/unlogged.yaml" "$WORK/data"
 eddy_wrk "eddy get (no read records) c=64" get 1 64 100000
+stop_eddy
+
+# --- The transport floor: HTTP alone, no work, same requests ---------------------------------
+start_floor
+for c in 1 16 64; do eddy_wrk "http floor (eddy bench floor) put c=$c" put 1 "$c"; done
 stop_eddy
 
 # --- Recovery after kill -9 under write load ----------------------------------------------
