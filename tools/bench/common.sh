@@ -46,30 +46,29 @@ record() { # scenario ops_per_sec p50_ms p99_ms note
   printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "$RESULTS"
 }
 
+# Starts COMMAND in the background as SERVER_PID, and returns once it prints that it listens.
+launch_server() { # output-file command...
+  local output=$1; shift
+  "$@" > "$output" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 500); do
+    grep -q "listening" "$output" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "$* did not start: $(cat "$output")" >&2
+  exit 1
+}
+
 start_eddy() { # config-file (or - for the embedded default) data-dir
   local config=()
   [ "$1" != "-" ] && config=(--config "$1")
-  "$EDDY" serve "${config[@]}" --data-dir "$2" --listen "127.0.0.1:$PORT" --log-level warning > "$WORK/server.out" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 500); do
-    grep -q "eddy listening" "$WORK/server.out" 2>/dev/null && return 0
-    sleep 0.01
-  done
-  echo "eddy did not start: $(cat "$WORK/server.out")" >&2
-  exit 1
+  launch_server "$WORK/server.out" "$EDDY" serve "${config[@]}" --data-dir "$2" --listen "127.0.0.1:$PORT" --log-level warning
 }
 
 # The transport floor (`eddy bench floor`): the same HTTP stack answering every request with
 # a fixed acknowledgement and doing no work. Stopped with stop_eddy, like a server.
 start_floor() {
-  "$EDDY" bench floor --listen "127.0.0.1:$PORT" > "$WORK/floor.out" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 500); do
-    grep -q "listening" "$WORK/floor.out" 2>/dev/null && return 0
-    sleep 0.01
-  done
-  echo "eddy bench floor did not start: $(cat "$WORK/floor.out")" >&2
-  exit 1
+  launch_server "$WORK/floor.out" "$EDDY" bench floor --listen "127.0.0.1:$PORT"
 }
 
 stop_eddy() {
