@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The transport floor: an HTTP/1.1 keep-alive server on the same SwiftNIO stack and event
-/// loops as `eddy serve`, which reads each request in full and answers it with a fixed body
-/// the size of a `put` acknowledgement, doing no other work.
+/// The transport floor: an HTTP/1.1 keep-alive server with the same SwiftNIO codec and event
+/// loops as `eddy serve` (but none of Hummingbird's handlers or Eddy's), which reads each
+/// request in full and answers it with a fixed body the size of a `put` acknowledgement,
+/// doing no other work.
 ///
 /// Why it exists: on a 2-core machine the load generator, the kernel's TCP and the HTTP
 /// framing take a large share of the CPU before Eddy does anything. The load tool measures
