@@ -8,6 +8,9 @@ final class OneShot<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?
         var waiter: Waiter?
+        /// The deadline passed: whoever waits now gets nil, even if the deadline thread fired
+        /// before the waiter was registered.
+        var expired = false
     }
 
     private let state = Mutex(State())
@@ -28,22 +31,25 @@ final class OneShot<Value: Sendable>: Sendable {
     /// it, or with nil on the `deadlines` thread once `deadline` has passed.
     func whenFulfilled(by deadline: ContinuousClock.Instant, deadlines: Deadlines, _ done: @escaping Waiter) {
         let token = deadlines.watch(until: deadline) { [self] in expire() }
-        let ready: Value? = state.withLock { state in
-            if let value = state.value { return value }
+        // Nil while it waits; .some(nil) when it expired before the waiter was registered.
+        let settled: Value?? = state.withLock { state in
+            if let value = state.value { return .some(value) }
+            if state.expired { return .some(nil) }
             state.waiter = { value in
                 deadlines.unwatch(token)
                 done(value)
             }
             return nil
         }
-        if let ready {
+        if let settled {
             deadlines.unwatch(token)
-            done(ready)
+            done(settled)
         }
     }
 
     private func expire() {
         let waiting: Waiter? = state.withLock { state in
+            state.expired = true
             defer { state.waiter = nil }
             return state.waiter
         }
