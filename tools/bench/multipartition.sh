@@ -43,33 +43,21 @@ for start in range(1, keys + 1, 1000):
     send([{"op": "put", "table": "accounts", "key": f"acct{n}", "value": {"balance": 1e9}} for n in range(start, min(start + 1000, keys + 1))])
 PY
 
-eddy_wrk() { # name op connections
-  local name=$1 op=$2 conns=$3
-  local lines=()
-  for _ in $(seq 1 "$RUNS"); do
-    lines+=("$(EDDY_OP=$op EDDY_KEYS=$KEYS wrk -t2 -c"$conns" -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
-  done
-  local median
-  median=$(printf '%s\n' "${lines[@]}" | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["errors"]}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
-  set -- $median
-  record "$name" "$1" "$2" "$3" "errors=$4"
-}
-
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; runs=$RUNS x ${SECONDS_EACH}s; keys=$KEYS per table" | tee -a "$RESULTS"
 printf 'scenario\tops_per_s\tp50_ms\tp99_ms\tnote\n' | tee -a "$RESULTS"
 
 # Warm the caches, then measure.
-EDDY_OP=fraud EDDY_KEYS=$KEYS wrk -t2 -c64 -d3s -s tools/bench/events.lua "http://127.0.0.1:$PORT" >/dev/null
-eddy_wrk "eddy fraud_score c=64" fraud 64
-eddy_wrk "eddy fraud_score c=16" fraud 16
-eddy_wrk "eddy transfer (durable) c=16" transfer 16
-eddy_wrk "eddy transfer (durable) c=64" transfer 64
+wrk_events fraud 1 64 "$KEYS" 3 >/dev/null
+eddy_wrk "eddy fraud_score c=64" fraud 1 64 "$KEYS"
+eddy_wrk "eddy fraud_score c=16" fraud 1 16 "$KEYS"
+eddy_wrk "eddy transfer (durable) c=16" transfer 1 16 "$KEYS"
+eddy_wrk "eddy transfer (durable) c=64" transfer 1 64 "$KEYS"
 stop_eddy
 
 # The transport floor: the same requests answered by HTTP alone, doing no work.
 start_floor
-eddy_wrk "http floor (eddy bench floor) fraud-shaped c=64" fraud 64
-eddy_wrk "http floor (eddy bench floor) fraud-shaped c=16" fraud 16
+eddy_wrk "http floor (eddy bench floor) fraud-shaped c=64" fraud 1 64 "$KEYS"
+eddy_wrk "http floor (eddy bench floor) fraud-shaped c=16" fraud 1 16 "$KEYS"
 stop_eddy
 
 # Redis: the same four-key read as one MGET, at the same concurrency, in the same run.

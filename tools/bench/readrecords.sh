@@ -18,7 +18,7 @@ build_eddy
 printf 'tables:\n  - name: bench\n' > "$WORK/logged.yaml"
 printf 'storage:\n  logReads: false\ntables:\n  - name: bench\n' > "$WORK/unlogged.yaml"
 
-gets() { EDDY_OP=get EDDY_KEYS=100000 wrk -t2 -c64 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT' | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"]}'; }
+gets() { wrk_events get 1 64 100000 "$SECONDS_EACH" | summarize; }
 
 start_eddy "$WORK/logged.yaml" "$WORK/data"
 python3 - "$PORT" <<'PY'
@@ -40,7 +40,7 @@ for _ in $(seq 1 "$RUNS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk -v n="$#" 'NR==int((n+1)/2)'; }
 L=$(median "${logged[@]}"); U=$(median "${unlogged[@]}")
-echo "with read records (events/s p50 p99), each run: ${logged[*]}"
+echo "with read records (events/s p50 p99 errors), each run: ${logged[*]}"
 echo "without, each run: ${unlogged[*]}"
 echo "median with: $L"
 echo "median without: $U"

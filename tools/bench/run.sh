@@ -22,20 +22,6 @@ results_file results.tsv
 need_tools wrk=wrk redis-benchmark="redis-server redis-tools" db_bench=rocksdb-tools
 build_eddy
 
-# One wrk scenario, RUNS times; records the median run by events/s.
-eddy_wrk() { # name op batch connections [keys]
-  local name=$1 op=$2 batch=$3 conns=$4 keys=${5:-100000}
-  local threads=2; [ "$conns" -lt 2 ] && threads=1
-  local lines=()
-  for _ in $(seq 1 "$RUNS"); do
-    lines+=("$(EDDY_OP=$op EDDY_BATCH=$batch EDDY_KEYS=$keys wrk -t$threads -c"$conns" -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" | grep '^RESULT')")
-  done
-  local median
-  median=$(printf '%s\n' "${lines[@]}" | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"], v["errors"]}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
-  set -- $median
-  record "$name" "$1" "$2" "$3" "errors=$4"
-}
-
 # Loads `count` documents bench/k1..k<count> with batched puts (for reads, RSS, recovery).
 preload() { # count
   local count=$1 batch=1000
@@ -59,14 +45,14 @@ printf 'scenario\tops_per_s\tp50_ms\tp99_ms\tnote\n' | tee -a "$RESULTS"
 
 # --- Eddy: durable writes, unpipelined and batched ---------------------------------------
 start_eddy "$WORK/logged.yaml" "$WORK/data"
-for c in 1 16 64; do eddy_wrk "eddy put c=$c" put 1 "$c"; done
-for c in 1 16 64; do eddy_wrk "eddy incr c=$c" incr 1 "$c"; done
-for c in 1 16 64; do eddy_wrk "eddy put batch=100 c=$c" put 100 "$c"; done
+for c in 1 16 64; do eddy_wrk "eddy put c=$c" put 1 "$c" 100000; done
+for c in 1 16 64; do eddy_wrk "eddy incr c=$c" incr 1 "$c" 100000; done
+for c in 1 16 64; do eddy_wrk "eddy put batch=100 c=$c" put 100 "$c" 100000; done
 
 # --- Eddy: one-off reads, with and without read records ----------------------------------
 preload 100000
 # Warm the block and page caches first, so the first read scenario is not the cold one.
-EDDY_OP=get EDDY_KEYS=100000 wrk -t2 -c64 -d5s -s tools/bench/events.lua "http://127.0.0.1:$PORT" >/dev/null
+wrk_events get 1 64 100000 5 >/dev/null
 eddy_wrk "eddy get (read records) c=64" get 1 64 100000
 stop_eddy
 start_eddy "$WORK/unlogged.yaml" "$WORK/data"
@@ -75,12 +61,12 @@ stop_eddy
 
 # --- The transport floor: HTTP alone, no work, same requests ---------------------------------
 start_floor
-for c in 1 16 64; do eddy_wrk "http floor (eddy bench floor) put c=$c" put 1 "$c"; done
+for c in 1 16 64; do eddy_wrk "http floor (eddy bench floor) put c=$c" put 1 "$c" 100000; done
 stop_eddy
 
 # --- Recovery after kill -9 under write load ----------------------------------------------
 start_eddy "$WORK/logged.yaml" "$WORK/data"
-EDDY_OP=put EDDY_BATCH=100 wrk -t2 -c16 -d3s -s tools/bench/events.lua "http://127.0.0.1:$PORT" >/dev/null &
+wrk_events put 100 16 100000 3 >/dev/null &
 WRK_PID=$!
 sleep 2
 kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""

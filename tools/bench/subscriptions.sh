@@ -84,9 +84,8 @@ fi
 # Each side's median over SLOW_RUNS runs is compared.
 SLOW_RUNS=${SLOW_RUNS:-$((RUNS * 2 + 1))}
 puts() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^eddy_events_total\{op="put"\}/{print $2}'; }
-writer_run() { # table -> "events/s p50 p99"
-  EDDY_OP=put EDDY_TABLE=$1 wrk -t2 -c16 -d"${SECONDS_EACH}s" -s tools/bench/events.lua --latency "http://127.0.0.1:$PORT" \
-    | grep '^RESULT' | awk '{for(i=2;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.0f %s %s\n", v["events"]/v["seconds"], v["p50_ms"], v["p99_ms"]}'
+writer_run() { # table -> "events/s p50 p99 errors"
+  EDDY_TABLE=$1 wrk_events put 1 16 100000 "$SECONDS_EACH" | summarize
 }
 median_of() { # label file-of-"events/s p50 p99"-lines
   sort -n "$2" | awk -v n="$(wc -l < "$2")" -v label="$1" 'NR==int((n+1)/2){printf "%s\tevents/s=%s\tp50_ms=%s\tp99_ms=%s\n", label, $1, $2, $3}' | tee -a "$RESULTS"
