@@ -4,9 +4,9 @@
 # with wrk, and the results file.
 
 # wrk's client threads. One, as redis-benchmark uses one: on 2 cores a second client thread
-# takes CPU from the server under test. Alternating 5 s runs of put at 64 connections, one
-# thread gave Eddy 5-15% more throughput and a lower p99 in 4 pairs of 4, and the floor's
-# p99 fell from 7.6 to about 5 ms. WRK_THREADS=2 reproduces runs 1-8 and A-J.
+# takes CPU from the server under test. In four alternating pairs of 5 s put runs at 64
+# connections, one thread gave Eddy more throughput and a lower p99 every time (BENCHMARKS,
+# run 9). WRK_THREADS=2 reproduces the runs recorded before that one.
 WRK_THREADS=${WRK_THREADS:-1}
 
 WORK=$(mktemp -d /tmp/eddy-bench.XXXXXX)
