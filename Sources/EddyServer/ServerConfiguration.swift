@@ -17,11 +17,16 @@ public struct ServerConfiguration: Sendable {
 
     /// Parses "HOST:PORT".
     public mutating func setListen(_ listen: String) throws(ConfigurationError) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ConfigurationError(source: "--listen", line: nil, reason: "'\(listen)' is not HOST:PORT")
+        (host, port) = try Self.hostAndPort(listen)
+    }
+
+    /// Splits "HOST:PORT" at its last colon; the port must be 0 to 65535. Every address the
+    /// CLI takes goes through here.
+    public static func hostAndPort(_ address: String) throws(ConfigurationError) -> (host: String, port: Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigurationError(source: "--listen", line: nil, reason: "'\(address)' is not HOST:PORT")
         }
-        host = String(listen[..<colon])
-        self.port = port
+        return (String(address[..<colon]), port)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EddyBench
+import EddyServer
 import Foundation
 
 /// `eddy bench`: load generators that drive a running server over loopback.
@@ -24,9 +25,8 @@ struct Bench: AsyncParsableCommand {
         func run() async throws {
             let report: SubscriptionBenchmarks.Report
             if let redis {
-                let parts = redis.split(separator: ":")
-                guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--redis takes HOST:PORT") }
-                report = try await SubscriptionBenchmarks.redisFanOut(host: String(parts[0]), port: port, subscribers: subscribers, writers: writers, seconds: seconds)
+                guard let (host, port) = try? ServerConfiguration.hostAndPort(redis) else { throw ValidationError("--redis takes HOST:PORT") }
+                report = try await SubscriptionBenchmarks.redisFanOut(host: host, port: port, subscribers: subscribers, writers: writers, seconds: seconds)
             } else {
                 report = try await SubscriptionBenchmarks.eddyFanOut(url: options.url, table: table, subscribers: subscribers, writers: writers, seconds: seconds)
             }
@@ -55,15 +55,15 @@ struct Bench: AsyncParsableCommand {
     struct Floor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "floor",
-            abstract: "Serve a fixed answer to every HTTP request, doing no work, on the same HTTP stack as `eddy serve`: the transport floor the load tool measures next to Eddy."
+            abstract: "Serve a fixed answer to every HTTP request, doing no work, with the same SwiftNIO HTTP codec and event loops as `eddy serve`: the transport floor the load tool measures next to Eddy."
         )
         @Option(help: "Address to listen on as HOST:PORT. Port 0 picks a free port.") var listen = "127.0.0.1:7421"
 
         func run() async throws {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port) else {
+            guard let (host, port) = try? ServerConfiguration.hostAndPort(listen) else {
                 throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:7421")
             }
-            try await TransportFloor.serve(host: String(listen[..<colon]), port: port) { address in
+            try await TransportFloor.serve(host: host, port: port) { address in
                 FileHandle.standardOutput.write(Data("eddy bench floor listening on http://\(address)\n".utf8))
             }
         }
