@@ -107,40 +107,49 @@ private final class RedisSubscriberHandler: ChannelInboundHandler {
 enum Subscribers {
     /// Opens an SSE subscription to `table`/`key` and returns once the stream has started.
     static func eddy(host: String, port: Int, table: String, key: String, recorder: LatencyRecorder) async throws -> any Channel {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let opened = group.next().makePromise(of: Void.self)
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(30))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(SSEBodyHandler(counter: DeliveryCounter(recorder: recorder), opened: opened))
-                }
-            }
-            .connect(host: host, port: port).get()
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/subscribe?table=\(table)&key=\(key)")
-        head.headers.add(name: "Host", value: "\(host):\(port)")
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil))
-        try await opened.futureResult.get()
-        return channel
+        try await open(host: host, port: port) { channel, opened in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            try channel.pipeline.syncOperations.addHandler(SSEBodyHandler(counter: DeliveryCounter(recorder: recorder), opened: opened))
+        } subscribe: { channel in
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/subscribe?table=\(table)&key=\(key)")
+            head.headers.add(name: "Host", value: "\(host):\(port)")
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            try await channel.writeAndFlush(HTTPClientRequestPart.end(nil))
+        }
     }
 
     /// Opens a Redis connection subscribed to `channelName`.
     static func redis(host: String, port: Int, channelName: String, recorder: LatencyRecorder) async throws -> any Channel {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let opened = group.next().makePromise(of: Void.self)
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(30))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisSubscriberHandler(counter: DeliveryCounter(recorder: recorder), opened: opened))
+        try await open(host: host, port: port) { channel, opened in
+            try channel.pipeline.syncOperations.addHandler(RedisSubscriberHandler(counter: DeliveryCounter(recorder: recorder), opened: opened))
+        } subscribe: { channel in
+            try await channel.writeAndFlush(ByteBuffer(string: "SUBSCRIBE \(channelName)\r\n"))
+        }
+    }
+
+    /// Connects with the handlers `addHandlers` adds, sends the subscription, and returns once
+    /// a handler fulfils `opened` (the stream has started). If connecting or subscribing
+    /// fails, `opened` is failed too: a promise left pending traps in debug builds.
+    private static func open(
+        host: String, port: Int,
+        addHandlers: @escaping @Sendable (any Channel, EventLoopPromise<Void>) throws -> Void,
+        subscribe: (any Channel) async throws -> Void
+    ) async throws -> any Channel {
+        let opened = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(30))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try addHandlers(channel, opened) }
                 }
-            }
-            .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(string: "SUBSCRIBE \(channelName)\r\n"))
-        try await opened.futureResult.get()
-        return channel
+                .connect(host: host, port: port).get()
+            try await subscribe(channel)
+            try await opened.futureResult.get()
+            return channel
+        } catch {
+            opened.fail(error)
+            throw error
+        }
     }
 }
 
