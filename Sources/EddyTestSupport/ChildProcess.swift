@@ -6,21 +6,52 @@ import Foundation
 /// can crash libdispatch on Linux (swift-corelibs-libdispatch issue 949), which killed the
 /// test process in 2 of 25 runs when servers wrote to pipes.
 enum ChildProcess {
-    /// Whether `process` exited within `timeout`; polls every 5 ms.
-    static func waitForExit(_ process: Process, timeout: Duration) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { return false }
-            Thread.sleep(forTimeInterval: 0.005)
+    /// The exit status of `process` if it has exited, or nil while it runs.
+    ///
+    /// Why not `Process.isRunning` alone: Foundation learns of exits on one thread woken by
+    /// SIGCHLD, and with many children exiting at once it was seen to miss one for good; the
+    /// child stayed a zombie and `isRunning` stayed true. So the kernel is asked too, with
+    /// `WNOWAIT`, which leaves the child for Foundation to reap.
+    static func exitStatus(of process: Process) -> Int32? {
+        if !process.isRunning { return process.terminationStatus }
+        let pid = process.processIdentifier
+        var info = siginfo_t()
+        guard pid > 0, waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._kill.si_pid == pid else {
+            return nil
         }
-        return true
+        return info._sifields._sigchld.si_status
     }
 
-    /// SIGKILL, then wait for the kernel to reap it (which cannot take long).
+    /// The exit status of `process` if it exits within `timeout`, else nil; polls every 5 ms.
+    static func waitForExit(_ process: Process, timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let status = exitStatus(of: process) { return status }
+            guard ContinuousClock.now < deadline else { return nil }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
+    /// SIGKILL, then wait for the kernel to end it (which cannot take long).
     static func kill9(_ process: Process) {
-        guard process.isRunning else { return }
+        guard exitStatus(of: process) == nil else { return }
         kill(process.processIdentifier, SIGKILL)
         _ = waitForExit(process, timeout: .seconds(30))
+    }
+
+    /// What the kernel says of `pid` and its threads (state and wait channel), for the
+    /// message of a wait that timed out.
+    static func kernelState(of pid: Int32) -> String {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let lines = tasks.sorted().map { task -> String in
+            let base = "/proc/\(pid)/task/\(task)"
+            let stat = (try? String(contentsOfFile: base + "/stat", encoding: .utf8)) ?? ""
+            let afterName = stat.range(of: ") ").map { String(stat[$0.upperBound...].prefix(1)) } ?? "?"
+            let comm = ((try? String(contentsOfFile: base + "/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+            let wchan = (try? String(contentsOfFile: base + "/wchan", encoding: .utf8)) ?? "?"
+            return "\(comm) \(afterName) \(wchan)"
+        }
+        return lines.isEmpty ? "pid \(pid) is gone" : "pid \(pid) threads: " + lines.joined(separator: "; ")
     }
 
     /// The last `limit` bytes of the file at `path`, for failure messages.

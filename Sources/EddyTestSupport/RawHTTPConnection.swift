@@ -6,7 +6,11 @@ import Glibc
 /// One plain TCP connection to a server, for tests of HTTP/1.1 itself: pipelined requests
 /// sent in one write, `Connection: close`, idle timeouts. It sends bytes as given and parses
 /// responses with a `Content-Length`, which is how Eddy answers every non-streaming request.
-public final class RawHTTPConnection {
+/// The waits run on a thread of their own (`onOwnThread`), never on the cooperative pool.
+///
+/// Why unchecked Sendable: a test drives one connection from one task, one call at a time;
+/// a wait hands the connection to its own thread and takes it back when it returns.
+public final class RawHTTPConnection: @unchecked Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var headers: [String: String]
@@ -70,7 +74,11 @@ public final class RawHTTPConnection {
     }
 
     /// The next response, within `timeout`.
-    public func readResponse(timeout: TimeInterval = 10) throws -> Response {
+    public func readResponse(timeout: TimeInterval = 10) async throws -> Response {
+        try await onOwnThread { [self] in try readResponseBlocking(timeout: timeout) }
+    }
+
+    private func readResponseBlocking(timeout: TimeInterval) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let response = try parse() { return response }
@@ -80,7 +88,11 @@ public final class RawHTTPConnection {
 
     /// Whether `text` arrives within `timeout`, for streams without a length (SSE). What
     /// arrived stays unread.
-    public func receives(_ text: String, within timeout: TimeInterval) -> Bool {
+    public func receives(_ text: String, within timeout: TimeInterval) async -> Bool {
+        (try? await onOwnThread { [self] in receivesBlocking(text, within: timeout) }) ?? false
+    }
+
+    private func receivesBlocking(_ text: String, within timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let wanted = Array(text.utf8)
         do {
@@ -96,7 +108,11 @@ public final class RawHTTPConnection {
     }
 
     /// Whether the server closes the connection within `timeout` (whatever else it sends).
-    public func closesWithin(_ timeout: TimeInterval) -> Bool {
+    public func closesWithin(_ timeout: TimeInterval) async -> Bool {
+        (try? await onOwnThread { [self] in closesWithinBlocking(timeout) }) ?? false
+    }
+
+    private func closesWithinBlocking(_ timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         do {
             while try fill(until: deadline) {}

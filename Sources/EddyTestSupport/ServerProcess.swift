@@ -10,9 +10,9 @@ public final class ServerProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var process: Process?
     private var listeningURL: String?
-    /// The port of the first start; restarts listen on it again, so clients that reconnect
-    /// (subscriptions) find the server where they left it.
-    private var port = 0
+    /// Claimed from `TestPorts` at the first start; restarts listen on it again, so clients
+    /// that reconnect (subscriptions) find the server where they left it.
+    private var port: Int?
     public let dataDirectory: String
     /// The configuration file passed with `--config`, or nil to run the embedded default.
     public let configPath: String?
@@ -68,13 +68,39 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server and waits until it prints the address it listens on. Its output
-    /// (stdout and stderr, every start) goes to `logPath`, which failures quote.
-    public func start(timeout: Duration = .seconds(30)) throws {
+    /// (stdout and stderr, every start) goes to `logPath`, which failures quote. The wait
+    /// polls on a thread of its own, never on the cooperative pool (`onOwnThread`).
+    public func start(timeout: Duration = .seconds(30)) async throws {
+        try await onOwnThread { [self] in
+            if let port = lock.withLock({ self.port }) {
+                return try startBlocking(port: port, timeout: timeout)
+            }
+            // First start: a port held by some other program on the machine is given back and
+            // another one tried. No client knows the port yet, so nothing is lost by moving.
+            for attempt in 1...5 {
+                let port = TestPorts.claim()
+                do {
+                    try startBlocking(port: port, timeout: timeout)
+                    lock.withLock { self.port = port }
+                    return
+                } catch {
+                    TestPorts.release(port)
+                    let portTaken = (error as? Failure)?.description.contains("Address already in use") == true
+                    if !portTaken || attempt == 5 { throw error }
+                }
+            }
+        }
+    }
+
+    private func startBlocking(port: Int, timeout: Duration) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        // Warnings only, so failure messages quote what matters; EDDY_TEST_SERVER_LOG_LEVEL
+        // (e.g. debug) shows the shutdown steps and more when a failure needs them.
+        let logLevel = ProcessInfo.processInfo.environment["EDDY_TEST_SERVER_LOG_LEVEL"] ?? "warning"
         process.arguments = (configPath.map { ["serve", "--config", $0] } ?? ["serve"])
-            + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+            + ["--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", logLevel]
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         defer { try? log.close() }
         let startOffset = try log.seekToEnd()
@@ -92,12 +118,11 @@ public final class ServerProcess: @unchecked Sendable {
             if let range = output.range(of: "eddy listening on "), let end = output[range.upperBound...].firstIndex(of: " ") {
                 lock.lock()
                 listeningURL = String(output[range.upperBound..<end])
-                port = listeningURL.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? 0
                 lock.unlock()
                 return
             }
-            if !process.isRunning {
-                throw Failure("eddy serve exited with status \(process.terminationStatus) before listening; output: \(output)")
+            if let status = ChildProcess.exitStatus(of: process) {
+                throw Failure("eddy serve exited with status \(status) before listening; output: \(output)")
             }
             Thread.sleep(forTimeInterval: 0.01)
         }
@@ -119,11 +144,12 @@ public final class ServerProcess: @unchecked Sendable {
     /// SIGTERM and wait: a graceful shutdown. A server still running after `timeout` is a
     /// bug under test; it is killed (so the test run goes on) and the error says so.
     public func stopGracefully(timeout: Duration = .seconds(20)) throws {
-        guard let running = takeProcess(), running.isRunning else { return }
+        guard let running = takeProcess(), ChildProcess.exitStatus(of: running) == nil else { return }
         running.terminate()
-        guard ChildProcess.waitForExit(running, timeout: timeout) else {
+        guard ChildProcess.waitForExit(running, timeout: timeout) != nil else {
+            let state = ChildProcess.kernelState(of: running.processIdentifier)
             ChildProcess.kill9(running)
-            throw Failure("eddy serve did not exit within \(timeout) of SIGTERM; output: \(ChildProcess.tail(of: logPath))")
+            throw Failure("eddy serve did not exit within \(timeout) of SIGTERM (\(state)); output: \(ChildProcess.tail(of: logPath))")
         }
     }
 
@@ -147,6 +173,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     deinit {
         if let process { ChildProcess.kill9(process) }
+        if let port { TestPorts.release(port) }
         try? FileManager.default.removeItem(atPath: scratch)
     }
 

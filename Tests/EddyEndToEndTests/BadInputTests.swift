@@ -38,7 +38,7 @@ import Testing
 
     @Test func everyKindOfBadInput_getsItsCode_andTheServerKeepsServing() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         try await client.put("users", "survivor", ["intact": true], id: "before-bad-input")
@@ -64,7 +64,7 @@ import Testing
 
     @Test func batch_withSomeInvalidEvents_answersEachInPlace_andRunsTheValidOnes() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         let results = try await client.send(batch: [

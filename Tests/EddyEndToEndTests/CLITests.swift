@@ -6,52 +6,52 @@ import Testing
 @Suite(.serialized) struct CLITests {
     @Test func clientCommands_printOneJSONLine_andFailLoudly() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let s = ["--server", server.url]
 
-        let put = try CLI.run(["put", "users", "bob", #"{"name":"Bob"}"#, "--id", "cli-1"] + s)
+        let put = try await CLI.run(["put", "users", "bob", #"{"name":"Bob"}"#, "--id", "cli-1"] + s)
         #expect(put.status == 0)
         #expect(put.lines.count == 1)
-        #expect(try JSON(parsing: put.lines[0])["ok"] == true)
+        #expect(try put.json()["ok"] == true)
 
-        let get = try CLI.run(["get", "users", "bob", "--client", "cli-test"], environment: ["EDDY_SERVER": server.url])
-        #expect(try JSON(parsing: get.lines[0])["value"] == ["name": "Bob"])
+        let get = try await CLI.run(["get", "users", "bob", "--client", "cli-test"], environment: ["EDDY_SERVER": server.url])
+        #expect(try get.json()["value"] == ["name": "Bob"])
 
-        let incr = try CLI.run(["incr", "counters", "c", "n", "2.5"] + s)
-        #expect(try JSON(parsing: incr.lines[0])["value"] == ["n": 2.5])
+        let incr = try await CLI.run(["incr", "counters", "c", "n", "2.5"] + s)
+        #expect(try incr.json()["value"] == ["n": 2.5])
 
-        let patch = try CLI.run(["patch", "users", "bob", #"{"age":40}"#] + s)
-        #expect(try JSON(parsing: patch.lines[0])["value"] == ["name": "Bob", "age": 40])
+        let patch = try await CLI.run(["patch", "users", "bob", #"{"age":40}"#] + s)
+        #expect(try patch.json()["value"] == ["name": "Bob", "age": 40])
 
-        let conflict = try CLI.run(["insert", "users", "bob", "{}"] + s)
+        let conflict = try await CLI.run(["insert", "users", "bob", "{}"] + s)
         #expect(conflict.status != 0)
         #expect(conflict.stdout.isEmpty)
         #expect(conflict.stderr.contains("conflict"))
 
-        let scan = try CLI.run(["scan", "users", "--prefix", "b"] + s)
-        #expect(try JSON(parsing: scan.lines[0])["items"]?.arrayValue?.count == 1)
+        let scan = try await CLI.run(["scan", "users", "--prefix", "b"] + s)
+        #expect(try scan.json()["items"]?.arrayValue?.count == 1)
 
-        let delete = try CLI.run(["delete", "users", "bob"] + s)
-        #expect(try JSON(parsing: delete.lines[0])["deleted"] == true)
+        let delete = try await CLI.run(["delete", "users", "bob"] + s)
+        #expect(try delete.json()["deleted"] == true)
 
-        let badJSON = try CLI.run(["put", "users", "x", "{nope"] + s)
+        let badJSON = try await CLI.run(["put", "users", "x", "{nope"] + s)
         #expect(badJSON.status != 0)
         #expect(badJSON.stderr.contains("not valid JSON"))
 
-        let unreachable = try CLI.run(["get", "users", "x", "--server", "http://127.0.0.1:1"])
+        let unreachable = try await CLI.run(["get", "users", "x", "--server", "http://127.0.0.1:1"])
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.contains("cannot reach the server"))
     }
 
     @Test func subscribe_printsSnapshotThenChanges_andResumesFromACursor() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         try await client.put("users", "ann", ["n": 1])
         let url = server.url
-        let follower = Task.detached { try CLI.run(["subscribe", "users", "--prefix", "an", "--count", "3", "--server", url]) }
+        let follower = Task.detached { try await CLI.run(["subscribe", "users", "--prefix", "an", "--count", "3", "--server", url]) }
         // Wait until it is attached, so the changes below come after its snapshot.
         for _ in 0..<100 {
             let metrics = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
@@ -69,13 +69,13 @@ import Testing
 
         // Resuming after the snapshot's cursor replays the two changes, not the snapshot
         // (in either order: they are in different partitions).
-        let resumed = try CLI.run(["subscribe", "users", "--prefix", "an", "--from", lines[0]["cursor"]!.stringValue!, "--count", "2", "--server", url])
+        let resumed = try await CLI.run(["subscribe", "users", "--prefix", "an", "--from", try #require(lines.first?["cursor"]?.stringValue), "--count", "2", "--server", url])
         #expect(Set(try resumed.lines.map { try JSON(parsing: $0)["kind"]?.stringValue ?? "" }) == ["put", "patch"])
 
-        let unknown = try CLI.run(["subscribe", "nope", "--server", url])
+        let unknown = try await CLI.run(["subscribe", "nope", "--server", url])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("unknown_table"))
-        let both = try CLI.run(["subscribe", "users", "ann", "--prefix", "a", "--server", url])
+        let both = try await CLI.run(["subscribe", "users", "ann", "--prefix", "a", "--server", url])
         #expect(both.status != 0)
         #expect(both.stderr.contains("not both"))
         await client.close()
@@ -83,7 +83,7 @@ import Testing
 
     @Test func send_printsOneResultPerLineInOrder_includingErrors() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let input = """
             {"id":"s1","op":"incr","table":"counters","key":"s","field":"n"}
@@ -93,7 +93,7 @@ import Testing
 
             {"id":"s1","op":"incr","table":"counters","key":"s","field":"n"}
             """
-        let run = try CLI.run(["send", "--server", server.url, "--batch-size", "2"], stdin: input)
+        let run = try await CLI.run(["send", "--server", server.url, "--batch-size", "2"], stdin: input)
         let results = try run.lines.map { try JSON(parsing: $0) }
         #expect(results.count == 5)
         #expect(results[0]["value"] == ["n": 1])
@@ -108,26 +108,26 @@ import Testing
 @Suite(.serialized) struct AuditCLITests {
     @Test func audit_ofAStoppedServersData_exitsZero_andRefusesWhileItRuns() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         let client = try server.client()
         for index in 0..<20 {
             try await client.incr("counters", "c\(index % 3)", field: "n", id: "audit-\(index)")
         }
         await client.close()
 
-        let whileRunning = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        let whileRunning = try await CLI.run(["audit", "--data-dir", server.dataDirectory])
         #expect(whileRunning.status != 0)
         #expect(whileRunning.stderr.contains("server running"))
 
         server.stop()
-        let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        let audit = try await CLI.run(["audit", "--data-dir", server.dataDirectory])
         #expect(audit.status == 0, "\(audit.stderr)")
         let lines = try audit.lines.map { try JSON(parsing: $0) }
         #expect(lines.count == 9, "8 partitions and a summary")
         #expect(lines.last?["ok"] == true)
         #expect(lines.last?["recordsVerified"] == 20)
 
-        let missing = try CLI.run(["audit", "--data-dir", server.dataDirectory + "-nope"])
+        let missing = try await CLI.run(["audit", "--data-dir", server.dataDirectory + "-nope"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no Eddy data directory"))
     }

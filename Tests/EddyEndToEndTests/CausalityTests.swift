@@ -90,7 +90,7 @@ import Testing
     /// wrong notification, had there been one.
     @Test func unfriendThenPostWithItsToken_neverNotifiesTheExFriend() async throws {
         let server = try ServerProcess(config: nil)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let watcher = try await Watcher(server)
         defer { watcher.stop() }
@@ -154,7 +154,7 @@ import Testing
     /// receiving partitions applied none twice.
     @Test func posts_underLoad_killedTwice_deliverEachNotificationExactlyOnce() async throws {
         let server = try ServerProcess(config: nil)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let authors = (0..<20).map { "author-\($0)" }
         let friendsOf = Dictionary(uniqueKeysWithValues: authors.map { author in (author, (0..<3).map { "\(author)-f\($0)" }) })
@@ -188,7 +188,7 @@ import Testing
                     }
                     server.kill9()
                     try await Task.sleep(for: .milliseconds(100))
-                    try server.start()  // same port: the watcher resumes from its cursor
+                    try await server.start()  // same port: the watcher resumes from its cursor
                 }
             }
             try await group.waitForAll()

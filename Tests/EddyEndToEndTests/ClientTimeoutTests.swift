@@ -9,7 +9,7 @@ import Testing
 @Suite struct ClientTimeoutTests {
     @Test func requestToAStalledServer_timesOut_andTheClientRecoversWhenItResumes() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try EddyClient(url: server.url, requestTimeout: .milliseconds(500))
         defer { Task { await client.close() } }

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct ConfigurationTests {
     @Test func serve_withNoConfig_runsTheEmbeddedDefault_withItsDemoTables() async throws {
         let server = try ServerProcess(config: nil)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         for table in ["users", "counters", "orders", "stock", "usernames", "accounts", "transfers", "ip_reputation", "email_reputation", "address_reputation"] {
@@ -17,7 +17,7 @@ import Testing
         await client.close()
     }
 
-    @Test func serve_withABadConfig_refusesToStart_namingFileLineAndReason() throws {
+    @Test func serve_withABadConfig_refusesToStart_namingFileLineAndReason() async throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-config-test")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
@@ -28,7 +28,7 @@ import Testing
             tables:
               - name: users
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
+        let run = try await CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("bad.yaml:3"), "\(run.stderr)")
         #expect(run.stderr.contains("unknown key 'partiton'"))
@@ -37,7 +37,7 @@ import Testing
             tables:
               - name: Not-Valid
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let badTable = try CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
+        let badTable = try await CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
         #expect(badTable.status != 0)
         #expect(badTable.stderr.contains("bad.yaml:2"), "\(badTable.stderr)")
     }

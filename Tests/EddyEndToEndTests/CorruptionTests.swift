@@ -15,7 +15,7 @@ import Testing
 
     @Test func flippedBytesInStateFiles_areDetected_andNeverServed() async throws {
         let original = try ServerProcess()
-        try original.start()
+        try await original.start()
         let client = try original.client()
         for batch in stride(from: 0, to: Self.documents, by: 100) {
             let events: [JSON] = (batch..<batch + 100).map { ["op": "put", "table": "users", "key": .string("u\($0)"), "value": Self.value($0)] }
@@ -47,16 +47,16 @@ import Testing
             try Data(bytes).write(to: URL(fileURLWithPath: path))
         }
 
-        let cleanAudit = try CLI.run(["audit", "--data-dir", clean])
+        let cleanAudit = try await CLI.run(["audit", "--data-dir", clean])
         #expect(cleanAudit.status == 0, "an undamaged copy must audit clean: \(cleanAudit.stdout.suffix(400))")
-        let damagedAudit = try CLI.run(["audit", "--data-dir", damaged])
+        let damagedAudit = try await CLI.run(["audit", "--data-dir", damaged])
         #expect(damagedAudit.status != 0, "the audit missed the damage")
         #expect((damagedAudit.stdout + damagedAudit.stderr).lowercased().contains("corrupt"), "the audit should say what it found: \(damagedAudit.stdout.suffix(400)) \(damagedAudit.stderr.suffix(400))")
 
         // The server on the damaged copy: every answer is the right document or an error.
         let server = try ServerProcess(dataDirectory: damaged)
         do {
-            try server.start()
+            try await server.start()
         } catch {
             Issue.record("damaged documents should stop their partition, not the server: \(error)")
             return

@@ -40,7 +40,7 @@ import Testing
     @Test(arguments: [0.25, 0.6, 1.2])
     func incrUnderLoad_killedAndRetried_appliesEveryEventExactlyOnce(killAfterSeconds: Double) async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let round = Int(killAfterSeconds * 100)
         let plan = Self.plan(round: round)
@@ -77,7 +77,7 @@ import Testing
         #expect(acked.count < total, "the kill should land mid-load (\(acked.count) of \(total) acknowledged)")
 
         // Restart and retry everything, acknowledged or not, with the same IDs.
-        try server.start()
+        try await server.start()
         let client = try server.client()
         let all = plan.flatMap { $0 }
         var lostOrChanged: [String] = []

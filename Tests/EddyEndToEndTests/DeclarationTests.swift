@@ -132,7 +132,7 @@ import Testing
         #expect(message.contains(reason), "\(message)")
     }
 
-    @Test func serve_withABadDeclaration_refusesToStart() throws {
+    @Test func serve_withABadDeclaration_refusesToStart() async throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-decl-test")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
@@ -146,7 +146,7 @@ import Testing
                 result:
                   total: u.score +* 2
             """).write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
+        let run = try await CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("bad.yaml:11: query 'q', result field 'total': column 23"), "\(run.stderr)")
         #expect(run.stderr.contains("expected a value but found '*'"), "\(run.stderr)")
@@ -154,36 +154,36 @@ import Testing
 
     @Test func cli_queryAndCall_printOneLine_andFailClearly() async throws {
         let server = try ServerProcess(config: nil)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let env = ["EDDY_SERVER": server.url]
-        _ = try CLI.run(["put", "accounts", "alice", #"{"balance":50}"#], environment: env)
-        _ = try CLI.run(["put", "accounts", "bob", #"{"balance":0}"#], environment: env)
+        _ = try await CLI.run(["put", "accounts", "alice", #"{"balance":50}"#], environment: env)
+        _ = try await CLI.run(["put", "accounts", "bob", #"{"balance":0}"#], environment: env)
 
-        let query = try CLI.run(["query", "fraud_score", #"{"ip":"i","email":"e","billing":"b","shipping":"s"}"#], environment: env)
+        let query = try await CLI.run(["query", "fraud_score", #"{"ip":"i","email":"e","billing":"b","shipping":"s"}"#], environment: env)
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.lines.count == 1)
         let answer = try JSON(parsing: query.lines.first ?? "")
         #expect(answer["value"]?["total"]?.numberValue ?? 0 > 0.49 && answer["value"]?["decision"] == "review")
 
-        let call = try CLI.run(["call", "transfer", #"{"from":"alice","to":"bob","amount":20}"#, "--id", "cli-t1"], environment: env)
+        let call = try await CLI.run(["call", "transfer", #"{"from":"alice","to":"bob","amount":20}"#, "--id", "cli-t1"], environment: env)
         #expect(call.status == 0, "\(call.stderr)")
         #expect(try JSON(parsing: call.lines.first ?? "")["outcome"]?["status"] == "applied")
 
-        let overdraw = try CLI.run(["call", "transfer", #"{"from":"alice","to":"bob","amount":1000}"#, "--id", "cli-t2"], environment: env)
+        let overdraw = try await CLI.run(["call", "transfer", #"{"from":"alice","to":"bob","amount":1000}"#, "--id", "cli-t2"], environment: env)
         #expect(overdraw.status != 0)
         #expect(overdraw.stdout.isEmpty)
         #expect(overdraw.stderr.contains("rejected: the balance is less than the amount"), "\(overdraw.stderr)")
 
-        let unknown = try CLI.run(["call", "nope", "{}"], environment: env)
+        let unknown = try await CLI.run(["call", "nope", "{}"], environment: env)
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("unknown_procedure"), "\(unknown.stderr)")
-        let badJSON = try CLI.run(["query", "fraud_score", "{not json"], environment: env)
+        let badJSON = try await CLI.run(["query", "fraud_score", "{not json"], environment: env)
         #expect(badJSON.status != 0)
         #expect(badJSON.stderr.contains("input is not valid JSON"), "\(badJSON.stderr)")
 
         // The outcome of a call can be looked up by its request ID.
-        let lookedUp = try CLI.run(["get", "transfers", "cli-t2"], environment: env)
+        let lookedUp = try await CLI.run(["get", "transfers", "cli-t2"], environment: env)
         #expect(try JSON(parsing: lookedUp.lines.first ?? "")["value"]?["status"] == "rejected")
     }
 
@@ -206,7 +206,7 @@ import Testing
                     write:
                       - { op: incr, table: accounts, key: input.account, field: balance, by: -input.amount }
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         try await client.put("accounts", "ann", ["balance": 5])
@@ -231,7 +231,7 @@ import Testing
     /// audit re-runs every query with the version it ran with.
     @Test func declare_atRunTime_isVersionedInTheLog_survivesRestart_andAuditsClean() async throws {
         let server = try ServerProcess(config: nil)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         var client = try server.client()
         try await client.put("ip_reputation", "9.9.9.9", ["score": 1])
@@ -272,18 +272,18 @@ import Testing
 
         // The version is in the log: it is still in force after a restart.
         server.stop()
-        try server.start()
+        try await server.start()
         client = try server.client()
         #expect(try await client.query("fraud_score", input: input)["value"] == ["total": 1, "decision": "reject"])
         await client.close()
 
         // The running server's own audit (of a checkpoint) re-runs them the same way.
-        let online = try CLI.run(["audit", "--server", server.url])
+        let online = try await CLI.run(["audit", "--server", server.url])
         #expect(online.status == 0, "\(online.stderr)\n\(online.lines.suffix(2).joined(separator: "\n"))")
 
         // The audit re-runs the query of each version with that version's declarations.
         server.stop()
-        let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+        let audit = try await CLI.run(["audit", "--data-dir", server.dataDirectory])
         #expect(audit.status == 0, "\(audit.stderr)\n\(audit.lines.suffix(2).joined(separator: "\n"))")
     }
 }

@@ -17,7 +17,7 @@ extension MultiPartitionLoadTests {
 
         @Test func fraudScore_onRandomReputations_matchesTheFormulaForAThousandPurchases() async throws {
             let server = try ServerProcess(config: nil)
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let client = try server.client()
             var generator = SystemRandomNumberGenerator()
@@ -94,7 +94,7 @@ extension MultiPartitionLoadTests {
 
         @Test func fraudScore_withAClientID_isAnsweredOnceAndRepeatedOnRetry_andBadInputIsNamed() async throws {
             let server = try ServerProcess(config: nil)
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let client = try server.client()
             try await client.put("ip_reputation", "1.2.3.4", ["score": 1])

@@ -14,30 +14,30 @@ import Testing
             tables:
               - name: users
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         #expect(try await client.put("users", "a", ["n": 1])["ok"] == true)
 
         let sse = try RawHTTPConnection(url: server.url)
         try sse.send(RawHTTPConnection.request("GET", "/v1/subscribe?table=users&key=a"))
-        #expect(sse.receives("\"n\":1", within: 10), "the SSE stream got its snapshot")
+        #expect(await sse.receives("\"n\":1", within: 10), "the SSE stream got its snapshot")
         let socket = try await WebSocketTestClient.connect(url: server.url)
         try await socket.send(["op": "subscribe", "id": "watch", "table": "users", "key": "a"])
         #expect(try await socket.next()["subscription"] == "watch")
         let idle = try RawHTTPConnection(url: server.url)
         try idle.send(RawHTTPConnection.request("GET", "/health"))
-        #expect(try idle.readResponse().status == 200)
+        #expect(try await idle.readResponse().status == 200)
 
         let stopping = ContinuousClock.now
         try server.stopGracefully(timeout: .seconds(15))
         #expect(ContinuousClock.now - stopping < .seconds(10), "stopped after \(ContinuousClock.now - stopping)")
-        #expect(sse.closesWithin(5), "the SSE stream was closed")
-        #expect(idle.closesWithin(5), "the idle connection was closed")
+        #expect(await sse.closesWithin(5), "the SSE stream was closed")
+        #expect(await idle.closesWithin(5), "the idle connection was closed")
         await socket.close()
         await client.close()
 
-        try server.start()
+        try await server.start()
         let restarted = try server.client()
         defer { Task { await restarted.close() } }
         #expect(try await restarted.get("users", "a")["value"] == ["n": 1])

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct HTTPAPITests {
     @Test func writesAndReads_throughEventsAndReadRoutes() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         let put = try await client.put("users", "alice smith", ["name": "Alice"])
@@ -27,7 +27,7 @@ import Testing
 
     @Test func retry_withSameID_isMarkedReplayed_andReturnsIdenticalBody() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         let event: JSON = ["id": "order-77", "op": "incr", "table": "counters", "key": "c", "field": "n", "by": 2]
@@ -44,7 +44,7 @@ import Testing
 
     @Test func acknowledgedWrites_surviveAGracefulRestart_andHealthAndMetricsReport() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         let client = try server.client()
         for index in 0..<50 {
             try await client.incr("counters", "k\(index % 5)", field: "n")
@@ -60,7 +60,7 @@ import Testing
         await client.close()
         server.stop()
 
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let again = try server.client()
         for index in 0..<5 {
@@ -71,7 +71,7 @@ import Testing
 
     @Test func unknownRouteOrWrongMethod_answersNotFoundAsJSON() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         let missing = try await client.request(method: "GET", path: "/v2/nothing")

@@ -8,9 +8,9 @@ import Testing
 @Suite(.serialized) struct HTTPConnectionTests {
     private typealias Raw = RawHTTPConnection
 
-    @Test func pipelinedRequests_mixingEventsAndOtherEndpoints_areAnsweredInOrder() throws {
+    @Test func pipelinedRequests_mixingEventsAndOtherEndpoints_areAnsweredInOrder() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         // Five requests in one write: the server must answer each in the order sent.
@@ -21,56 +21,56 @@ import Testing
                 + Raw.request("GET", "/health")
                 + Raw.request("POST", "/v1/events", body: #"[{"op":"incr","table":"counters","key":"c","field":"n"},{"op":"incr","table":"counters","key":"c","field":"n"}]"#)
         )
-        let put = try JSON(parsing: connection.readResponse().body)
+        let put = try await JSON(parsing: connection.readResponse().body)
         #expect(put["ok"] == true)
         #expect(put["value"] == nil)
-        let routed = try JSON(parsing: connection.readResponse().body)
+        let routed = try await JSON(parsing: connection.readResponse().body)
         #expect(routed["value"] == ["n": 1])
-        let get = try JSON(parsing: connection.readResponse().body)
+        let get = try await JSON(parsing: connection.readResponse().body)
         #expect(get["value"] == ["n": 1])
         #expect(get["found"] == true)
-        let health = try JSON(parsing: connection.readResponse().body)
+        let health = try await JSON(parsing: connection.readResponse().body)
         #expect(health["status"] == "ok")
-        let batch = try JSON(parsing: connection.readResponse().body)
+        let batch = try await JSON(parsing: connection.readResponse().body)
         #expect(batch.arrayValue?.map { $0["value"]?["n"] } == [1, 2])
     }
 
-    @Test func connectionClose_onAnEventsRequest_isAnsweredThenClosed() throws {
+    @Test func connectionClose_onAnEventsRequest_isAnsweredThenClosed() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"c1","value":1}"#, headers: ["Connection: keep-alive, Close"]))
-        let reply = try connection.readResponse()
+        let reply = try await connection.readResponse()
         #expect(reply.status == 200)
         #expect(reply.header("connection") == "close")
-        #expect(connection.closesWithin(5))
+        #expect(await connection.closesWithin(5))
     }
 
     /// HTTP/1.0 is persistent only when the client asks with `Connection: keep-alive`;
     /// otherwise the server closes after the response, on its own routes and the router's.
-    @Test func http10Requests_closeAfterTheResponse_unlessTheyAskForKeepAlive() throws {
+    @Test func http10Requests_closeAfterTheResponse_unlessTheyAskForKeepAlive() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let put = Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"h10","value":1}"#, version: "HTTP/1.0")
         for request in [put, Raw.request("GET", "/health", version: "HTTP/1.0")] {
             let connection = try Raw(url: server.url)
             try connection.send(request)
-            #expect(try connection.readResponse().status == 200)
-            #expect(connection.closesWithin(5), "an HTTP/1.0 connection without keep-alive closes")
+            #expect(try await connection.readResponse().status == 200)
+            #expect(await connection.closesWithin(5), "an HTTP/1.0 connection without keep-alive closes")
         }
 
         let kept = try Raw(url: server.url)
         try kept.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"h10"}"#, headers: ["Connection: keep-alive"], version: "HTTP/1.0"))
-        #expect(try JSON(parsing: kept.readResponse().body)["value"] == 1)
+        #expect(try await JSON(parsing: kept.readResponse().body)["value"] == 1)
         try kept.send(Raw.request("GET", "/health", headers: ["Connection: Keep-Alive"], version: "HTTP/1.0"))
-        #expect(try kept.readResponse().status == 200, "a keep-alive HTTP/1.0 connection serves on")
+        #expect(try await kept.readResponse().status == 200, "a keep-alive HTTP/1.0 connection serves on")
     }
 
-    @Test func bodyOverTheLimit_sentInPieces_gets413_andTheConnectionServesOn() throws {
+    @Test func bodyOverTheLimit_sentInPieces_gets413_andTheConnectionServesOn() async throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nlimits:\n  bodyBytesMax: 4096\n")
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         let value = String(repeating: "v", count: 6000)
@@ -78,30 +78,30 @@ import Testing
         let request = Array(Raw.request("POST", "/v1/events", body: body).utf8)
         for start in stride(from: 0, to: request.count, by: 1000) {
             try connection.send(Array(request[start..<min(start + 1000, request.count)]))
-            Thread.sleep(forTimeInterval: 0.01)
+            try await Task.sleep(for: .milliseconds(10))
         }
-        let tooLarge = try connection.readResponse()
+        let tooLarge = try await connection.readResponse()
         #expect(tooLarge.status == 413)
         #expect(try JSON(parsing: tooLarge.body)["error"]?["code"] == "body_too_large")
 
         try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"big"}"#))
-        let get = try JSON(parsing: connection.readResponse().body)
+        let get = try await JSON(parsing: connection.readResponse().body)
         #expect(get["found"] == false)
     }
 
-    @Test func idleConnection_isClosedAfterTheIdleTimeout_butAnOpenStreamIsNot() throws {
+    @Test func idleConnection_isClosedAfterTheIdleTimeout_butAnOpenStreamIsNot() async throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nserver:\n  idleTimeoutSeconds: 1\n")
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let idle = try Raw(url: server.url)
         try idle.send(Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"i1","value":1}"#))
-        #expect(try idle.readResponse().status == 200)
+        #expect(try await idle.readResponse().status == 200)
         let streaming = try Raw(url: server.url)
         try streaming.send(Raw.request("GET", "/v1/subscribe?table=users"))
 
-        #expect(idle.closesWithin(4))
+        #expect(await idle.closesWithin(4))
         // The subscription stream is a request in progress, so the idle timeout spares it.
-        #expect(!streaming.closesWithin(3))
+        #expect(await !streaming.closesWithin(3))
     }
 
     @Test func sseSubscriberThatDisconnects_isRemovedAtOnce_notAtTheNextHeartbeat() async throws {
@@ -111,7 +111,7 @@ import Testing
             tables:
               - name: users
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         defer { Task { await client.close() } }
@@ -128,7 +128,7 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(10)
             while try await openSubscriptions() != 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(try await openSubscriptions() == 1)
-            if readsEverythingFirst { #expect(stream!.receives(": subscription ", within: 10)) }
+            if readsEverythingFirst { #expect(await stream!.receives(": subscription ", within: 10)) }
 
             stream = nil  // closes the socket
             let closed = ContinuousClock.now
@@ -144,14 +144,14 @@ import Testing
             tables:
               - name: users
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         defer { Task { await client.close() } }
         // The ID `a"b\c`, URL-encoded: a quote and a backslash, which a label must escape.
         let stream = try Raw(url: server.url)
         try stream.send(Raw.request("GET", "/v1/subscribe?table=users&id=a%22b%5Cc"))
-        #expect(stream.receives(": subscription ", within: 10))
+        #expect(await stream.receives(": subscription ", within: 10))
         let text = String(decoding: try await client.request(method: "GET", path: "/metrics").body, as: UTF8.self)
         for series in ["eddy_subscription_lag_records", "eddy_subscription_buffered_messages", "eddy_subscription_catching_up"] {
             #expect(text.contains(#"\#(series){subscription="a\"b\\c"} "#), "\(series) missing or unescaped")
@@ -159,31 +159,32 @@ import Testing
         _ = stream
     }
 
-    @Test func idleSSEStreams_eachGetAHeartbeatWithinTheInterval() throws {
+    @Test func idleSSEStreams_eachGetAHeartbeatWithinTheInterval() async throws {
         let server = try ServerProcess(config: """
             subscriptions:
               heartbeatSeconds: 1
             tables:
               - name: users
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
-        let streams = try (0..<20).map { index in
+        var streams: [Raw] = []
+        for index in 0..<20 {
             let stream = try Raw(url: server.url)
             try stream.send(Raw.request("GET", "/v1/subscribe?table=users&key=k\(index)"))
-            #expect(stream.receives(": subscription ", within: 10))
-            return stream
+            #expect(await stream.receives(": subscription ", within: 10))
+            streams.append(stream)
         }
         // Heartbeats are spread over the interval, but each stream is checked once per
         // interval: within two, every idle stream has had one.
         for stream in streams {
-            #expect(stream.receives(": heartbeat", within: 2.5))
+            #expect(await stream.receives(": heartbeat", within: 2.5))
         }
     }
 
-    @Test func clientThatHalfClosesAfterItsRequests_stillGetsEveryAnswer() throws {
+    @Test func clientThatHalfClosesAfterItsRequests_stillGetsEveryAnswer() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         try connection.send(
@@ -192,14 +193,14 @@ import Testing
                 + Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"counters","key":"h"}"#)
         )
         connection.closeWrite()
-        #expect(try JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
-        #expect(try JSON(parsing: connection.readResponse().body)["status"] == "ok")
-        #expect(try JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
+        #expect(try await JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
+        #expect(try await JSON(parsing: connection.readResponse().body)["status"] == "ok")
+        #expect(try await JSON(parsing: connection.readResponse().body)["value"]?["n"] == 1)
     }
 
-    @Test func longPipelineOfInstantAnswers_behindOneWrite_isAnsweredInOrder() throws {
+    @Test func longPipelineOfInstantAnswers_behindOneWrite_isAnsweredInOrder() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         // The first request waits for a sync; the rest (malformed, answered without the
@@ -208,21 +209,21 @@ import Testing
         var text = Raw.request("POST", "/v1/events", body: #"{"op":"put","table":"users","key":"first","value":1}"#)
         for index in 0..<count { text += Raw.request("POST", "/v1/events", body: "{\"op\":\(index)") }
         try connection.send(text)
-        #expect(try connection.readResponse().status == 200)
+        #expect(try await connection.readResponse().status == 200)
         for _ in 0..<count {
-            let reply = try connection.readResponse()
+            let reply = try await connection.readResponse()
             #expect(reply.status == 400)
         }
         try connection.send(Raw.request("POST", "/v1/events", body: #"{"op":"get","table":"users","key":"first"}"#))
-        #expect(try JSON(parsing: connection.readResponse().body)["value"] == 1)
+        #expect(try await JSON(parsing: connection.readResponse().body)["value"] == 1)
     }
 
-    @Test func clientThatStopsHalfwayThroughABody_isClosedAfterTheIdleTimeout() throws {
+    @Test func clientThatStopsHalfwayThroughABody_isClosedAfterTheIdleTimeout() async throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nserver:\n  idleTimeoutSeconds: 1\n")
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let connection = try Raw(url: server.url)
         try connection.send("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"op\":")
-        #expect(connection.closesWithin(5))
+        #expect(await connection.closesWithin(5))
     }
 }

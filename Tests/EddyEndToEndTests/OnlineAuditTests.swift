@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized) struct OnlineAuditTests {
     @Test func onlineAudit_ofAServerUnderWrites_isClean_viaCLIAndHTTP() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let writes = WriteCount()
         let writers = Task {
@@ -21,7 +21,7 @@ import Testing
         while writes.value.load(ordering: .relaxed) < 200 { try await Task.sleep(for: .milliseconds(10)) }
 
         let before = writes.value.load(ordering: .relaxed)
-        let cli = try await Self.runCLI(["audit", "--server", server.url])
+        let cli = try await CLI.run(["audit", "--server", server.url])
         let during = writes.value.load(ordering: .relaxed) - before
         #expect(cli.status == 0, "\(cli.stderr)")
         let lines = try cli.lines.map { try JSON(parsing: $0) }
@@ -54,7 +54,7 @@ import Testing
 
     @Test func onlineAudit_whenAStateValueWasChangedBehindTheLog_namesThePartitionAndKey_inReportHealthAndMetrics() async throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\naudit:\n  intervalSeconds: 1\n")
-        try server.start()
+        try await server.start()
         let client = try server.client()
         for index in 0..<40 {
             try await client.put("users", "k\(index)", ["n": .number(Double(index))])
@@ -68,16 +68,16 @@ import Testing
 
         let partition = Partitioner(count: 8).partition(table: "users", key: "k7")
         try Self.overwriteState(dataDirectory: server.dataDirectory, partition: partition, table: "users", key: "k7", json: #"{"n":700}"#)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let restarted = try server.client()
 
         // Online, on request: the CLI exits non-zero and names the partition and key. The
         // background auditor may be running just then; a client waits and asks again.
-        var cli = try CLI.run(["audit", "--server", server.url])
+        var cli = try await CLI.run(["audit", "--server", server.url])
         for _ in 0..<50 where cli.stderr.contains("audit_running") {
             try await Task.sleep(for: .milliseconds(100))
-            cli = try CLI.run(["audit", "--server", server.url])
+            cli = try await CLI.run(["audit", "--server", server.url])
         }
         #expect(cli.status != 0)
         #expect(cli.stderr.contains("audit failed for partition(s) \(partition)"), "\(cli.stderr)")
@@ -107,7 +107,7 @@ import Testing
 
     @Test func onlineAudit_requestedWhileOneRuns_getsAuditRunning() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         // Enough records that an audit lasts well beyond one poll of /metrics.
@@ -140,7 +140,7 @@ import Testing
 
     @Test func lastAudit_beforeAnyAudit_isNotFound_andCLIRefusesBothModes() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         await #expect(throws: EddyError.self) { try await client.lastAudit() }
@@ -148,12 +148,12 @@ import Testing
         #expect(reply.status == 404)
         #expect(try await client.health().body["audit"] == .null)
         await client.close()
-        let both = try CLI.run(["audit", "--server", server.url, "--data-dir", server.dataDirectory])
+        let both = try await CLI.run(["audit", "--server", server.url, "--data-dir", server.dataDirectory])
         #expect(both.status != 0)
         #expect(both.stderr.contains("not both"))
     }
 
-    @Test func serve_withABadAuditSection_refusesToStart_namingFileLineAndReason() throws {
+    @Test func serve_withABadAuditSection_refusesToStart_namingFileLineAndReason() async throws {
         let directory = try TemporaryDirectory.make(prefix: "eddy-audit-config")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
@@ -163,7 +163,7 @@ import Testing
             ("tables:\n  - name: users\naudit:\n  intervalSeconds: soon\n", 4, "expected a whole number"),
         ] {
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            let run = try CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
+            let run = try await CLI.run(["serve", "--config", path, "--data-dir", directory + "/data", "--listen", "127.0.0.1:0"])
             #expect(run.status != 0)
             #expect(run.stderr.contains("bad.yaml:\(line)"), "\(run.stderr)")
             #expect(run.stderr.contains(reason), "\(run.stderr)")
@@ -182,13 +182,6 @@ import Testing
             writes.value.add(2, ordering: .relaxed)
         }
         await client.close()
-    }
-
-    /// `CLI.run` on a thread of its own, so the writers' tasks keep every executor thread.
-    private static func runCLI(_ arguments: [String]) async throws -> CLI.Run {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try CLI.run(arguments) }) }.start()
-        }
     }
 
     private static func metrics(_ client: EddyClient) async throws -> String {

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) struct ProvenanceTests {
     @Test func provenanceOfAnOrder_showsTheOldValuesSeen_andTheWritesBehindThem() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         try await client.put("stock", "item1", ["count": 5], id: "stock-w1")
@@ -27,9 +27,9 @@ import Testing
         try await client.put("stock", "item1", ["count": 4], id: "stock-w2")
         try await client.put("stock", "item1-ship", ["date": "2027-01-15"], id: "ship-w2")
 
-        let run = try CLI.run(["provenance", "order-1", "--server", server.url])
+        let run = try await CLI.run(["provenance", "order-1", "--server", server.url])
         #expect(run.status == 0, "stderr: \(run.stderr)")
-        let order = try JSON(parsing: run.lines[0])
+        let order = try run.json()
         #expect(order["records"]?.arrayValue?.first?["kind"] == "write")
         let causes = try #require(order["causedBy"]?.arrayValue)
         #expect(causes.count == 2)
@@ -61,12 +61,12 @@ import Testing
         // so a kill -9 right after leaves the order's provenance whole.
         await client.close()
         server.kill9()
-        try server.start()
-        let again = try CLI.run(["provenance", "order-1", "--server", server.url])
-        let afterCrash = try JSON(parsing: again.lines[0])
+        try await server.start()
+        let again = try await CLI.run(["provenance", "order-1", "--server", server.url])
+        let afterCrash = try again.json()
         #expect(afterCrash["causedBy"]?.arrayValue?.map { $0["records"]?.arrayValue?.first?["answer"] } == [["count": 5], ["date": "2026-12-01"]])
 
-        let unknown = try CLI.run(["provenance", "no-such-id", "--server", server.url])
+        let unknown = try await CLI.run(["provenance", "no-such-id", "--server", server.url])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("not_found"))
     }

@@ -10,7 +10,7 @@ extension MultiPartitionLoadTests {
     @Suite(.serialized) struct RegistrationRaceTests {
         @Test func register_hundredConcurrentClaimsOfOneName_exactlyOneWins_othersGetAConflict() async throws {
             let server = try ServerProcess(config: nil)
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let url = server.url
             let results = try await withThrowingTaskGroup(of: (String, Int, JSON).self) { group in

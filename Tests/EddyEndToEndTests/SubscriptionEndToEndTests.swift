@@ -91,7 +91,7 @@ import Testing
     /// Runs writers and subscribers; `kill` (if given) runs mid-load and may restart the server.
     func run(round: String, killAfter: Duration? = nil) async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let url = server.url
         let received = Self.filters.map { _ in Received() }
@@ -128,7 +128,7 @@ import Testing
         }
         if killAfter != nil {
             #expect(acknowledged.count < Self.writers * Self.eventsPerWriter, "the kill should land mid-load")
-            try server.start()  // same port: subscribers reconnect by themselves
+            try await server.start()  // same port: subscribers reconnect by themselves
             // Retry everything with the same IDs, as clients would: applied exactly once.
             let client = try server.client()
             for events in plan {
@@ -204,7 +204,7 @@ struct SeededRandom: RandomNumberGenerator {
             tables:
               - name: users
             """)
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let client = try server.client()
         var subscription = client.subscribe("users", prefix: "slow")

@@ -49,7 +49,7 @@ extension MultiPartitionLoadTests {
 
         @Test func transfers_underLoad_killedTwice_conserveMoneyAndApplyEachRequestOnce() async throws {
             let server = try ServerProcess(config: nil)
-            try server.start()
+            try await server.start()
             defer { server.stop() }
             let names = (0..<Self.accounts).map { "acct-\($0)" }
             let setup = try server.client()
@@ -101,7 +101,7 @@ extension MultiPartitionLoadTests {
                         }
                         server.kill9()
                         try await Task.sleep(for: .milliseconds(100))
-                        try server.start()
+                        try await server.start()
                     }
                 }
                 try await group.waitForAll()
@@ -147,7 +147,7 @@ extension MultiPartitionLoadTests {
 
             // And the log re-derives the same state.
             server.stop()
-            let audit = try CLI.run(["audit", "--data-dir", server.dataDirectory])
+            let audit = try await CLI.run(["audit", "--data-dir", server.dataDirectory])
             #expect(audit.status == 0, "\(audit.stderr)\n\(audit.lines.suffix(3).joined(separator: "\n"))")
         }
     }

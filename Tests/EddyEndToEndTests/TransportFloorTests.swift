@@ -5,7 +5,7 @@ import Testing
 /// `eddy bench floor`, the peer the load tool measures Eddy's HTTP cost against, must read
 /// whole requests and answer each on a kept-alive connection, or its figure means nothing.
 @Suite struct TransportFloorTests {
-    @Test func floor_answersEveryRequestOnOneConnection_withTheFixedAcknowledgement() throws {
+    @Test func floor_answersEveryRequestOnOneConnection_withTheFixedAcknowledgement() async throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-floor")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let outputPath = scratch + "/stdout"
@@ -28,7 +28,7 @@ import Testing
         while url == nil, Date() < deadline, process.isRunning {
             let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
             url = text.split(separator: " ").first { $0.hasPrefix("http://") }.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            if url == nil { Thread.sleep(forTimeInterval: 0.01) }
+            if url == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         let address = try #require(url, "the floor never said where it listens")
 
@@ -37,7 +37,7 @@ import Testing
         // Both requests in one write: each must be parsed whole, in turn, and the connection kept open.
         try connection.send(RawHTTPConnection.request("POST", "/v1/events", body: body) + RawHTTPConnection.request("POST", "/v1/events", body: body))
         for _ in 0..<2 {
-            let response = try connection.readResponse()
+            let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == #"{"id":"floor-000000","ok":true,"position":"0:1"}"#)
         }

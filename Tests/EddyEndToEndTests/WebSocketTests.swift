@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct WebSocketTests {
     @Test func pipelinedEventsAndASubscription_shareOneConnection_eachTagged() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let socket = try await WebSocketTestClient.connect(url: server.url)
         defer { Task { await socket.close() } }
@@ -41,7 +41,7 @@ import Testing
 
     @Test func unsubscribe_stopsChanges_andBadMessagesGetErrorsWhileTheConnectionServes() async throws {
         let server = try ServerProcess()
-        try server.start()
+        try await server.start()
         defer { server.stop() }
         let socket = try await WebSocketTestClient.connect(url: server.url)
         defer { Task { await socket.close() } }
