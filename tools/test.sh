@@ -7,10 +7,11 @@ tools/setup.sh
 swift build --build-tests
 
 # The suite takes about a minute and a half. Two hangs of the whole test process were seen
-# in earlier sessions and not reproduced in 25 runs since; the test support now bounds every
-# wait on a server and no longer uses pipes (see EddyTestSupport/ChildProcess.swift). A run
-# is still bounded: one that hangs, and only that, is retried once and reported. A failing
-# test fails at once.
+# in earlier sessions and not reproduced since; the test support now bounds every wait on a
+# child process, asks the kernel as well as Foundation whether it exited (Foundation was seen
+# to miss an exit), and uses no pipes (see EddyTestSupport/ChildProcess.swift). A run is
+# still bounded: one that hangs, and only that, is retried once and reported. A failing test
+# fails at once.
 run_tests() { timeout --kill-after=10 600 swift test --skip-build "$@"; }
 set +e
 run_tests "$@"

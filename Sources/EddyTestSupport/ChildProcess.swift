@@ -5,14 +5,14 @@ import Foundation
 /// test. Children write to files, not pipes: tearing down a pipe's `readabilityHandler`
 /// can crash libdispatch on Linux (swift-corelibs-libdispatch issue 949), which killed the
 /// test process in 2 of 25 runs when servers wrote to pipes.
-enum ChildProcess {
+public enum ChildProcess {
     /// The exit status of `process` if it has exited, or nil while it runs.
     ///
     /// Why not `Process.isRunning` alone: Foundation learns of exits on one thread woken by
     /// SIGCHLD, and with many children exiting at once it was seen to miss one for good; the
     /// child stayed a zombie and `isRunning` stayed true. So the kernel is asked too, with
     /// `WNOWAIT`, which leaves the child for Foundation to reap.
-    static func exitStatus(of process: Process) -> Int32? {
+    public static func exitStatus(of process: Process) -> Int32? {
         if !process.isRunning { return process.terminationStatus }
         let pid = process.processIdentifier
         var info = siginfo_t()
@@ -30,6 +30,18 @@ enum ChildProcess {
             guard ContinuousClock.now < deadline else { return nil }
             Thread.sleep(forTimeInterval: 0.005)
         }
+    }
+
+    /// SIGTERM, then SIGKILL if `process` has not exited within `timeout`: for children a test
+    /// starts itself, where `waitUntilExit()` would hang the run on an exit Foundation missed.
+    /// Returns whether it exited on SIGTERM.
+    @discardableResult
+    public static func terminate(_ process: Process, timeout: Duration = .seconds(20)) -> Bool {
+        guard exitStatus(of: process) == nil else { return true }
+        process.terminate()
+        if waitForExit(process, timeout: timeout) != nil { return true }
+        kill9(process)
+        return false
     }
 
     /// SIGKILL, then wait for the kernel to end it (which cannot take long).

@@ -18,14 +18,11 @@ import Testing
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        defer { #expect(ChildProcess.terminate(process), "the floor did not exit on SIGTERM") }
 
         var url: String?
         let deadline = Date().addingTimeInterval(30)
-        while url == nil, Date() < deadline, process.isRunning {
+        while url == nil, Date() < deadline, ChildProcess.exitStatus(of: process) == nil {
             let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
             url = text.split(separator: " ").first { $0.hasPrefix("http://") }.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             if url == nil { try await Task.sleep(for: .milliseconds(10)) }
