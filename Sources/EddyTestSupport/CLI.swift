@@ -46,7 +46,7 @@ public enum CLI {
         process.standardInput = input
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ChildProcess.run(process)
         guard let status = ChildProcess.waitForExit(process, timeout: timeout) else {
             ChildProcess.kill9(process)
             throw ServerProcess.Failure("eddy \(arguments.joined(separator: " ")) did not finish within \(timeout); stderr: \(ChildProcess.tail(of: paths.stderr))")

@@ -6,11 +6,25 @@ import Foundation
 /// can crash libdispatch on Linux (swift-corelibs-libdispatch issue 949), which killed the
 /// test process in 2 of 25 runs when servers wrote to pipes.
 public enum ChildProcess {
+    private static let spawning = NSLock()
+
+    /// Starts `process`, one at a time across the test run.
+    ///
+    /// Why one at a time: Foundation learns that a child exited when the child's end of a
+    /// socket pair closes. It keeps other descriptors out of a new child by closing every
+    /// descriptor open when it looks, so a child spawned while another `run()` is between
+    /// making its socket pair and spawning inherits that pair's end. The first child's exit
+    /// then goes unnoticed for as long as the second lives: it stays a zombie, `isRunning`
+    /// stays true, and `waitUntilExit()` never returns. Seen in this suite once servers
+    /// were started from many threads at once.
+    public static func run(_ process: Process) throws {
+        try spawning.withLock { try process.run() }
+    }
+
     /// The exit status of `process` if it has exited, or nil while it runs.
     ///
-    /// Why not `Process.isRunning` alone: Foundation learns of exits on one thread woken by
-    /// SIGCHLD, and with many children exiting at once it was seen to miss one for good; the
-    /// child stayed a zombie and `isRunning` stayed true. So the kernel is asked too, with
+    /// Why not `Process.isRunning` alone: children started elsewhere than `run` above can
+    /// still hide an exit from Foundation (see there). So the kernel is asked too, with
     /// `WNOWAIT`, which leaves the child for Foundation to reap.
     public static func exitStatus(of process: Process) -> Int32? {
         if !process.isRunning { return process.terminationStatus }

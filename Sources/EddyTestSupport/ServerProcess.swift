@@ -106,7 +106,7 @@ public final class ServerProcess: @unchecked Sendable {
         let startOffset = try log.seekToEnd()
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try ChildProcess.run(process)
         lock.lock()
         self.process = process
         listeningURL = nil

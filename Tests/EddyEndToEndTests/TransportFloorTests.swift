@@ -17,7 +17,7 @@ import Testing
         process.arguments = ["bench", "floor", "--listen", "127.0.0.1:0"]
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try ChildProcess.run(process)
         defer { #expect(ChildProcess.terminate(process), "the floor did not exit on SIGTERM") }
 
         var url: String?
