@@ -103,6 +103,26 @@ start_floor() {
   launch_server "$WORK/floor.out" "$EDDY" bench floor --listen "127.0.0.1:$PORT"
 }
 
+# The default configuration's demo data, on the server at PORT: KEYS reputation scores per
+# table (uniform in 0..1, keys ip<n>, email<n>, addr<n>) and KEYS accounts acct<n> with a
+# large balance, as events.lua's fraud and transfer requests expect.
+preload_demo() { # keys
+  python3 - "$PORT" "$1" <<'PY'
+import http.client, json, random, sys
+port, keys = int(sys.argv[1]), int(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+def send(events):
+    conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = conn.getresponse(); body = reply.read()
+    if reply.status != 200: sys.exit(f"preload failed: {reply.status} {body[:200]}")
+for table, prefix in [("ip_reputation", "ip"), ("email_reputation", "email"), ("address_reputation", "addr")]:
+    for start in range(1, keys + 1, 1000):
+        send([{"op": "put", "table": table, "key": f"{prefix}{n}", "value": {"score": random.random()}} for n in range(start, min(start + 1000, keys + 1))])
+for start in range(1, keys + 1, 1000):
+    send([{"op": "put", "table": "accounts", "key": f"acct{n}", "value": {"balance": 1e9}} for n in range(start, min(start + 1000, keys + 1))])
+PY
+}
+
 stop_eddy() {
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true

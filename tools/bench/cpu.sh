@@ -8,8 +8,8 @@
 #
 # OP is any of tools/bench/events.lua's ops. put, incr and get run on one table `bench`;
 # fraud and transfer on the embedded default configuration, preloaded with KEYS reputation
-# rows per table (fraud) or KEYS accounts (transfer). Every process it starts listens on
-# 127.0.0.1 only and is stopped by PID when it ends.
+# rows per table and KEYS accounts (preload_demo in common.sh). Every process it starts
+# listens on 127.0.0.1 only and is stopped by PID when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,27 +22,13 @@ source tools/bench/common.sh
 need_tools wrk=wrk
 build_eddy
 
-case "$OP" in
-  fraud | transfer) config=- ;;
-  *) printf 'tables:\n  - name: bench\n' > "$WORK/bench.yaml"; config=$WORK/bench.yaml ;;
-esac
-start_eddy "$config" "$WORK/data"
-python3 - "$PORT" "$OP" "$KEYS" <<'PY'
-import http.client, json, random, sys
-port, op, keys = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-def put_all(table, names, value):
-    for start in range(0, len(names), 1000):
-        events = [{"op": "put", "table": table, "key": name, "value": value()} for name in names[start:start + 1000]]
-        conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
-        reply = conn.getresponse(); reply.read()
-        assert reply.status == 200, reply.status
-if op == "fraud":
-    for table, prefix in [("ip_reputation", "ip"), ("email_reputation", "email"), ("address_reputation", "addr")]:
-        put_all(table, [f"{prefix}{n}" for n in range(1, keys + 1)], lambda: {"score": random.random()})
-elif op == "transfer":
-    put_all("accounts", [f"acct{n}" for n in range(1, keys + 1)], lambda: {"balance": 1_000_000})
-PY
+if [ "$OP" = fraud ] || [ "$OP" = transfer ]; then
+  start_eddy - "$WORK/data"
+  preload_demo "$KEYS"
+else
+  printf 'tables:\n  - name: bench\n' > "$WORK/bench.yaml"
+  start_eddy "$WORK/bench.yaml" "$WORK/data"
+fi
 wrk_events "$OP" 1 "$CONNS" "$KEYS" 2 > /dev/null  # warm up
 
 # name cpu-ticks context-switches, a line per thread, summed by thread name.

@@ -26,22 +26,7 @@ results_file multipartition.tsv
 need_tools wrk=wrk redis-benchmark="redis-server redis-tools"
 build_eddy
 start_eddy - "$WORK/data"
-
-# KEYS reputation scores per table (uniform in 0..1) and KEYS accounts with a large balance.
-python3 - "$PORT" "$KEYS" <<'PY'
-import http.client, json, random, sys
-port, keys = int(sys.argv[1]), int(sys.argv[2])
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-def send(events):
-    conn.request("POST", "/v1/events", json.dumps(events), {"Content-Type": "application/json"})
-    reply = conn.getresponse(); body = reply.read()
-    if reply.status != 200: sys.exit(f"preload failed: {reply.status} {body[:200]}")
-for table, prefix in [("ip_reputation", "ip"), ("email_reputation", "email"), ("address_reputation", "addr")]:
-    for start in range(1, keys + 1, 1000):
-        send([{"op": "put", "table": table, "key": f"{prefix}{n}", "value": {"score": random.random()}} for n in range(start, min(start + 1000, keys + 1))])
-for start in range(1, keys + 1, 1000):
-    send([{"op": "put", "table": "accounts", "key": f"acct{n}", "value": {"balance": 1e9}} for n in range(start, min(start + 1000, keys + 1))])
-PY
+preload_demo "$KEYS"
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; runs=$RUNS x ${SECONDS_EACH}s; keys=$KEYS per table" | tee -a "$RESULTS"
 printf 'scenario\tops_per_s\tp50_ms\tp99_ms\tnote\n' | tee -a "$RESULTS"
