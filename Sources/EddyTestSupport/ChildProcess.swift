@@ -46,16 +46,17 @@ public enum ChildProcess {
         }
     }
 
-    /// SIGTERM, then SIGKILL if `process` has not exited within `timeout`: for children a test
-    /// starts itself, where `waitUntilExit()` would hang the run on an exit Foundation missed.
-    /// Returns whether it exited on SIGTERM.
+    /// SIGTERM, then SIGKILL if `process` has not exited within `timeout` (a bounded
+    /// `waitUntilExit()`, which would hang the run on an exit Foundation missed). Returns nil
+    /// if it exited on SIGTERM; otherwise what the kernel said of it before the SIGKILL.
     @discardableResult
-    public static func terminate(_ process: Process, timeout: Duration = .seconds(20)) -> Bool {
-        guard exitStatus(of: process) == nil else { return true }
+    public static func terminate(_ process: Process, timeout: Duration = .seconds(20)) -> String? {
+        guard exitStatus(of: process) == nil else { return nil }
         process.terminate()
-        if waitForExit(process, timeout: timeout) != nil { return true }
+        if waitForExit(process, timeout: timeout) != nil { return nil }
+        let state = kernelState(of: process.processIdentifier)
         kill9(process)
-        return false
+        return state
     }
 
     /// SIGKILL, then wait for the kernel to end it (which cannot take long).
@@ -67,7 +68,7 @@ public enum ChildProcess {
 
     /// What the kernel says of `pid` and its threads (state and wait channel), for the
     /// message of a wait that timed out.
-    static func kernelState(of pid: Int32) -> String {
+    private static func kernelState(of pid: Int32) -> String {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         let lines = tasks.sorted().map { task -> String in
             let base = "/proc/\(pid)/task/\(task)"

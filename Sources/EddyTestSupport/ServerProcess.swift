@@ -144,13 +144,8 @@ public final class ServerProcess: @unchecked Sendable {
     /// SIGTERM and wait: a graceful shutdown. A server still running after `timeout` is a
     /// bug under test; it is killed (so the test run goes on) and the error says so.
     public func stopGracefully(timeout: Duration = .seconds(20)) throws {
-        guard let running = takeProcess(), ChildProcess.exitStatus(of: running) == nil else { return }
-        running.terminate()
-        guard ChildProcess.waitForExit(running, timeout: timeout) != nil else {
-            let state = ChildProcess.kernelState(of: running.processIdentifier)
-            ChildProcess.kill9(running)
-            throw Failure("eddy serve did not exit within \(timeout) of SIGTERM (\(state)); output: \(ChildProcess.tail(of: logPath))")
-        }
+        guard let running = takeProcess(), let state = ChildProcess.terminate(running, timeout: timeout) else { return }
+        throw Failure("eddy serve did not exit within \(timeout) of SIGTERM (\(state)); output: \(ChildProcess.tail(of: logPath))")
     }
 
     /// `stopGracefully`, for `defer`: a server that will not stop is killed, and the running

@@ -18,7 +18,10 @@ import Testing
         process.standardOutput = output
         process.standardError = output
         try ChildProcess.run(process)
-        defer { #expect(ChildProcess.terminate(process), "the floor did not exit on SIGTERM") }
+        defer {
+            let stuck = ChildProcess.terminate(process)
+            #expect(stuck == nil, "the floor did not exit on SIGTERM: \(stuck ?? "")")
+        }
 
         var url: String?
         let deadline = Date().addingTimeInterval(30)
