@@ -45,6 +45,11 @@ public final class Database: Sendable {
         rocksdb_options_set_info_log_level(options, 2)  // warnings and up
         rocksdb_options_set_keep_log_file_num(options, 3)
         rocksdb_options_set_max_log_file_size(options, 8 << 20)
+        // A bloom filter over each memtable's whole keys. Most point lookups while serving
+        // are misses (a new request ID, a key not written yet); without it each one walks
+        // the memtable's skip list before the SST blooms are even asked.
+        rocksdb_options_set_memtable_prefix_bloom_size_ratio(options, storage.memtableBloomRatio)
+        rocksdb_options_set_memtable_whole_key_filtering(options, 1)
 
         let cache = rocksdb_cache_create_lru(storage.blockCacheBytes)!
         let tableOptions = rocksdb_block_based_options_create()!

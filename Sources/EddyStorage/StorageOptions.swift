@@ -8,6 +8,9 @@ public struct StorageOptions: Sendable {
     public var walBytesMax: Int = 512 << 20
     /// Bloom filter bits per key: makes point lookups of absent keys (new request IDs) cheap.
     public var bloomBitsPerKey: Double = 10
+    /// The memtable bloom filter's size as a fraction of the write buffer (RocksDB's
+    /// `memtable_prefix_bloom_size_ratio`, whole keys): cheap misses in unflushed data.
+    public var memtableBloomRatio: Double = 0.02
     /// Background flush and compaction threads.
     public var backgroundJobs: Int = 2
     /// LZ4 keeps CPU low on the 2-core target machine; JSON compresses well anyway.
