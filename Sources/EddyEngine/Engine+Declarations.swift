@@ -37,7 +37,7 @@ extension Engine {
         } catch {
             throw EddyError(.invalidDeclaration, "\(error)")
         }
-        var writer = ResultWriter()
+        var writer = JSONObjectWriter()
         writer.string("id", event.id ?? "")
         writer.bool("ok", true)
         writer.raw("version", Array(String(version).utf8))

@@ -246,7 +246,7 @@ extension Engine {
     /// gets the same bytes. (No position: every stage is applied before the outcome is
     /// recorded, so a later read in any partition the call touched already sees it.)
     static func render(_ callID: String, _ outcome: Courier.CallOutcome) -> EventResult {
-        var writer = ResultWriter()
+        var writer = JSONObjectWriter()
         let error = outcome.value["error"].flatMap(EddyError.init(json:))
         if let error { writer.error(error) }
         writer.string("id", callID)

@@ -24,7 +24,7 @@ public struct EventResult: Sendable {
 
     /// A failure that happened before the event reached its partition's log.
     public static func failure(_ error: EddyError, id: String?) -> EventResult {
-        var writer = ResultWriter()
+        var writer = JSONObjectWriter()
         writer.error(error)
         if let id { writer.string("id", id) }
         writer.bool("ok", false)

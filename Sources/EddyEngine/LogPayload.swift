@@ -28,7 +28,7 @@ public struct LogPayload: Sendable, Equatable {
         writer.write(Self.formatVersion)
         writer.writeVarint(UInt64(epoch))
         writer.writeVarint(timestampMs)
-        writer.writeShortBlob(event.json.serialized())
+        writer.writeShortBlob(event.canonicalJSON())
         switch outcome {
         case .applied(let changes):
             writer.write(UInt8(0))

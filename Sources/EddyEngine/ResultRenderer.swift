@@ -5,7 +5,7 @@ enum ResultRenderer {
     /// The result of a single-partition event, from its outcome. Used for the first answer
     /// and, from the log record, for every retry.
     static func render(id: String?, event: Event, outcome: Outcome, answer: Answer?, position: Position) -> EventResult {
-        var writer = ResultWriter()
+        var writer = JSONObjectWriter()
         switch outcome {
         case .rejected(let error):
             writer.error(error)
@@ -43,7 +43,7 @@ enum ResultRenderer {
 
     /// The result of a scan merged from its partitions' parts.
     static func renderScan(id: String?, items: [(key: String, value: [UInt8])], more: Bool, position: Position) -> EventResult {
-        var writer = ResultWriter(capacity: 64 + items.reduce(0) { $0 + $1.key.utf8.count + $1.value.count + 20 })
+        var writer = JSONObjectWriter(capacity: 64 + items.reduce(0) { $0 + $1.key.utf8.count + $1.value.count + 20 })
         if let id { writer.string("id", id) }
         var list: [UInt8] = []
         Answer.writeItems(items, into: &list)

@@ -36,7 +36,7 @@ enum StoreLayout {
     static func outboxEntry(_ emitted: Emitted) -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
         writer.write(UInt16(emitted.partition))
-        writer.writeBlob(emitted.event.json.serialized())
+        writer.writeBlob(emitted.event.canonicalJSON())
         return writer.bytes
     }
 

@@ -113,21 +113,56 @@ extension Event {
 
     /// The canonical JSON form, as stored in the log. Server-assigned IDs are included.
     public var json: JSON {
-        var object: [String: JSON] = ["op": .string(op.rawValue)]
-        if !op.spansPartitions { object["table"] = .string(table) }
-        if let id { object["id"] = .string(id) }
-        if let key { object["key"] = .string(key) }
-        if let value { object["value"] = value }
-        if let field { object["field"] = .string(field) }
-        if let amount { object["by"] = .number(amount) }
-        if let prefix { object["prefix"] = .string(prefix) }
-        if let limit { object["limit"] = .number(Double(limit)) }
-        if let client { object["client"] = .string(client) }
-        if let after, !after.isEmpty { object["after"] = .string(after.token) }
-        if !causedBy.isEmpty { object["causedBy"] = .array(causedBy.map(JSON.string)) }
-        if let from { object["from"] = .string(from.token) }
-        addSpanningFields(to: &object)
-        return .object(object)
+        // The bytes are the one definition of the form; this parses them back for the few
+        // callers that want a value (provenance). They are well-formed and of bounded depth.
+        guard let json = try? JSON(parsing: canonicalJSON(), maxDepth: 64) else {
+            preconditionFailure("an event's canonical JSON does not parse")
+        }
+        return json
+    }
+
+    /// Which fields `canonicalJSON` writes.
+    public enum CanonicalForm: Sendable {
+        /// Every field: the event as the log stores it.
+        case whole
+        /// What makes two requests the same request, for the request fingerprint: leaves out
+        /// the ID itself, the client's context (`after`, `client`, `causedBy`) and the fields
+        /// the server sets (`parts`, `version`), so an honest retry always matches.
+        case essence
+    }
+
+    /// The canonical JSON bytes (keys in byte order, as `JSON.serialized()` writes them),
+    /// written field by field: this runs for every logged event, and building a dictionary
+    /// first cost more than the rest of encoding the record.
+    public func canonicalJSON(_ form: CanonicalForm = .whole) -> [UInt8] {
+        let whole = form == .whole
+        var writer = JSONObjectWriter(capacity: 96 + (value.map { _ in 64 } ?? 0))
+        // Keys in byte order: after by causedBy client field from id input key keys limit op
+        // parts prefix procedure progress query source table value version.
+        if whole, let after, !after.isEmpty { writer.string("after", after.token) }
+        if let amount { writer.number("by", amount) }
+        if whole, !causedBy.isEmpty { writer.json("causedBy", .array(causedBy.map(JSON.string))) }
+        if whole, let client { writer.string("client", client) }
+        if let field { writer.string("field", field) }
+        if let from { writer.string("from", from.token) }
+        if whole, let id { writer.string("id", id) }
+        if let input { writer.json("input", input) }
+        if let key { writer.string("key", key) }
+        if !keys.isEmpty {
+            writer.json("keys", .array(keys.map { ["table": .string($0.table), "key": .string($0.key)] }))
+        }
+        if let limit { writer.number("limit", Double(limit)) }
+        writer.string("op", op.rawValue)
+        if whole, let parts { writer.json("parts", parts) }
+        if let prefix { writer.string("prefix", prefix) }
+        if op == .call, let name { writer.string("procedure", name) }
+        if let progress { writer.json("progress", progress) }
+        if op != .call, let name { writer.string("query", name) }
+        if let source { writer.string("source", source) }
+        if !op.spansPartitions { writer.string("table", table) }
+        if let value { writer.json("value", value) }
+        if whole, let version { writer.number("version", Double(version)) }
+        return writer.finish()
     }
 
     /// Reads back an event the server itself stored; trusts its shape but not blindly.

@@ -59,16 +59,4 @@ extension Event {
             }
         }
     }
-
-    func addSpanningFields(to object: inout [String: JSON]) {
-        if let name { object[op == .call ? "procedure" : "query"] = .string(name) }
-        if let input { object["input"] = input }
-        if !keys.isEmpty {
-            object["keys"] = .array(keys.map { ["table": .string($0.table), "key": .string($0.key)] })
-        }
-        if let parts { object["parts"] = parts }
-        if let progress { object["progress"] = progress }
-        if let source { object["source"] = .string(source) }
-        if let version { object["version"] = .number(Double(version)) }
-    }
 }

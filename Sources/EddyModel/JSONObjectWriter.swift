@@ -1,14 +1,15 @@
-import EddyModel
-
-/// Builds a result object's bytes field by field, splicing stored JSON in without reparsing.
+/// Builds a JSON object's canonical bytes field by field, splicing already-serialized JSON in
+/// without reparsing it.
 ///
-/// Callers add fields in alphabetical order, which is the canonical order: a result rebuilt
-/// later from the log (a retry) is the same bytes as the first one.
-struct ResultWriter {
-    private(set) var bytes: [UInt8]
+/// Callers add fields in the byte order of their names, which is the canonical order: the
+/// bytes equal those of `JSON.serialized()` for the same object. That is what lets a result
+/// rebuilt later from the log (a retry) be the same bytes as the first one, and an event be
+/// written to the log without first being built as a dictionary.
+public struct JSONObjectWriter {
+    public private(set) var bytes: [UInt8]
     private var first = true
 
-    init(capacity: Int = 96) {
+    public init(capacity: Int = 96) {
         bytes = []
         bytes.reserveCapacity(capacity)
         bytes.append(UInt8(ascii: "{"))
@@ -22,28 +23,37 @@ struct ResultWriter {
         bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 
-    mutating func string(_ field: StaticString, _ value: String) {
+    public mutating func string(_ field: StaticString, _ value: String) {
         name(field)
         JSON.writeString(value, into: &bytes)
     }
 
-    mutating func bool(_ field: StaticString, _ value: Bool) {
+    public mutating func bool(_ field: StaticString, _ value: Bool) {
         name(field)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    public mutating func number(_ field: StaticString, _ value: Double) {
+        name(field)
+        JSON.number(value).serialize(into: &bytes)
+    }
+
+    public mutating func json(_ field: StaticString, _ value: JSON) {
+        name(field)
+        value.serialize(into: &bytes)
+    }
+
     /// Already-serialized JSON, spliced verbatim.
-    mutating func raw(_ field: StaticString, _ json: [UInt8]) {
+    public mutating func raw(_ field: StaticString, _ json: [UInt8]) {
         name(field)
         bytes.append(contentsOf: json)
     }
 
-    mutating func error(_ error: EddyError) {
-        name("error")
-        error.json.serialize(into: &bytes)
+    public mutating func error(_ error: EddyError) {
+        json("error", error.json)
     }
 
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
