@@ -39,7 +39,7 @@ public enum Server {
                 // `POST /v1/events` is served by a channel handler in front of the router,
                 // which also owns the idle timeout (see ChannelRoutesHandler).
                 configuration: .init(http1: .init(
-                    additionalChannelHandlers: [ChannelRoutesHandler(engine: engine, idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))],
+                    additionalChannelHandlers: [ChannelRoutesInstaller(ChannelRoutesHandler(engine: engine, idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))))],
                     idleTimeout: nil
                 ))
             ),

@@ -1,8 +1,8 @@
 import EddyEngine
 import EddyModel
 import Foundation
-import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// `GET /v1/subscribe?table=&key=|prefix=&from=&id=&client=&after=`: a subscription as
 /// Server-Sent Events, following the EventSource conventions so a browser reconnects and
@@ -18,11 +18,10 @@ import NIOCore
 /// it, and it writes what is buffered while the socket takes more.
 final class SubscribeStream: Sendable {
     static let path = "/v1/subscribe"
-    static let lastEventID = HTTPField.Name("Last-Event-ID")!
-    static let headers: HTTPFields = [
-        .contentType: "text/event-stream",
-        .cacheControl: "no-cache",
-        HTTPField.Name("X-Accel-Buffering")!: "no",
+    static let headers: HTTPHeaders = [
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
     ]
 
     let subscription: Subscription
@@ -33,13 +32,13 @@ final class SubscribeStream: Sendable {
     var outbox: SubscriptionOutbox { subscription.outbox }
 
     /// The subscribe event a request asks for, from its query and `Last-Event-ID`.
-    static func event(for head: HTTPRequest, limits: Limits) -> Result<Event, EddyError> {
+    static func event(for head: HTTPRequestHead, limits: Limits) -> Result<Event, EddyError> {
         var object: [String: JSON] = ["op": "subscribe"]
-        let items = head.path.flatMap { URLComponents(string: $0)?.queryItems } ?? []
+        let items = URLComponents(string: head.uri)?.queryItems ?? []
         for name in ["table", "key", "prefix", "from", "id", "client", "after"] {
             if let value = items.last(where: { $0.name == name })?.value { object[name] = .string(value) }
         }
-        if let resume = head.headerFields[lastEventID], !resume.isEmpty {
+        if let resume = head.headers.first(name: "Last-Event-ID"), !resume.isEmpty {
             object["from"] = .string(resume)
         }
         return Result { () throws(EddyError) in try Event(json: .object(object), limits: limits) }

@@ -5,40 +5,50 @@ import Hummingbird
 import NIOCore
 
 /// A JSON reply apart from the transport that sends it: Hummingbird routes turn it into a
-/// `Response`, and the events handler writes it straight to the channel.
-/// Every error body has the same shape: `{"error":{"code","message"},"ok":false}`.
+/// `Response`, and the events handler writes it straight to the channel as NIO's HTTP/1
+/// parts. Every error body has the same shape: `{"error":{"code","message"},"ok":false}`.
 struct JSONReply: Sendable {
     var status: HTTPResponse.Status = .ok
-    var headers: HTTPFields = [:]
-    /// The JSON, ending in a newline.
+    /// The JSON. Each transport ends it with a newline as it writes it, so no copy is made
+    /// here just to add one.
     var body: [UInt8]
+    /// `Eddy-Replayed: true`: the answer to a retry, rebuilt from the first attempt's record.
+    var replayed = false
+    /// `Retry-After: 1`: the error is transient; the same request may succeed shortly.
+    var retryLater = false
 
-    init(_ json: [UInt8], status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) {
+    init(_ json: [UInt8], status: HTTPResponse.Status = .ok) {
         self.status = status
-        headers = [.contentType: "application/json"]
-        headers.append(contentsOf: extra)
         body = json
-        body.append(UInt8(ascii: "\n"))
     }
 
     /// A single event's result with the status its outcome calls for.
     static func result(_ result: EventResult) -> JSONReply {
-        var headers: HTTPFields = [:]
-        if result.replayed { headers[HTTPField.Name("Eddy-Replayed")!] = "true" }
-        guard let error = result.error else { return JSONReply(result.body, headers: headers) }
-        if ErrorStatus.isTransient(error.code) { headers[.retryAfter] = "1" }
-        return JSONReply(result.body, status: ErrorStatus.status(for: error.code), headers: headers)
+        var reply = JSONReply(result.body)
+        reply.replayed = result.replayed
+        if let error = result.error {
+            reply.status = ErrorStatus.status(for: error.code)
+            reply.retryLater = ErrorStatus.isTransient(error.code)
+        }
+        return reply
     }
 
     static func error(_ error: EddyError, id: String? = nil) -> JSONReply {
         result(.failure(error, id: id))
     }
+
+    /// The header fields besides the length, each transport's own connection fields aside.
+    func forEachHeader(_ body: (_ name: String, _ value: String) -> Void) {
+        body("Content-Type", "application/json")
+        if replayed { body("Eddy-Replayed", "true") }
+        if retryLater { body("Retry-After", "1") }
+    }
 }
 
 /// JSON replies as Hummingbird responses.
 enum JSONResponses {
-    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        response(JSONReply(bytes, status: status, headers: headers))
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        response(JSONReply(bytes, status: status))
     }
 
     static func error(_ error: EddyError, id: String? = nil) -> Response {
@@ -50,6 +60,12 @@ enum JSONResponses {
     }
 
     static func response(_ reply: JSONReply) -> Response {
-        Response(status: reply.status, headers: reply.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
+        var headers = HTTPFields()
+        reply.forEachHeader { name, value in headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        var body = ByteBuffer()
+        body.reserveCapacity(reply.body.count + 1)
+        body.writeBytes(reply.body)
+        body.writeInteger(UInt8(ascii: "\n"))
+        return Response(status: reply.status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
