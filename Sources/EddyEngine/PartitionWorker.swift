@@ -89,6 +89,7 @@ final class PartitionWorker: Sendable {
         started.store(true, ordering: .releasing)
         let thread = Thread { [self] in
             Thread.current.name = "eddy-worker-\(index)"
+            Database.disablePerfCountersOnThisThread()
             run()
             finished.signal()
         }

@@ -34,6 +34,7 @@ public final class WALSync: Sendable {
         self.database = database
         let thread = Thread { [self] in
             Thread.current.name = "eddy-wal-sync"
+            Database.disablePerfCountersOnThisThread()
             run()
             finished.signal()
         }
