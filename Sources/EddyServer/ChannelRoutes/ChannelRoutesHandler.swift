@@ -23,9 +23,9 @@ import NIOHTTPTypesHTTP1
 /// this handler owns the connection's idle timeout and its close on graceful shutdown, for
 /// every request on the connection (Hummingbird's own idle timeout is off).
 ///
-/// It sits in front of Hummingbird's HTTP-types codec (`ChannelRoutesHandler.Installer` puts
-/// it there), so it reads and writes NIO's own HTTP/1 parts: converting every request head
-/// and response head to HTTP types and back cost about a tenth of an event loop's time per
+/// It sits in front of Hummingbird's HTTP-types codec (`ChannelRoutesInstaller` puts it
+/// there), so it reads and writes NIO's own HTTP/1 parts: converting every request head and
+/// response head to HTTP types and back cost about a fifth of an event loop's time per
 /// request. Requests passed on are converted by that codec as before.
 final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
