@@ -51,7 +51,8 @@ struct OperatorCore {
 
     /// What handling one group produced, for the worker to commit and then release.
     struct Group {
-        var replies: [(PartitionWork, PartitionReply)]
+        let partition: Int
+        var replies: [AnsweredWork]
         /// The last offset staged, if any record was.
         var lastOffset: UInt64?
         /// Whether the group holds writes that must be durable before any reply goes out.
@@ -68,11 +69,11 @@ struct OperatorCore {
         let base = log.nextOffset
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         var payloads: [StagedRecord] = []
-        var replies: [(PartitionWork, PartitionReply)] = []
+        var replies: [AnsweredWork] = []
         replies.reserveCapacity(work.count)
         var needsSync = false
         var feed: [FeedItem] = []
-        var recentIDs: [String: (offset: UInt64, fingerprint: UInt64, payload: LogPayload)] = [:]
+        var recentIDs: [String: SeenID] = [:]
         state.reset()
 
         for item in work {
@@ -87,19 +88,19 @@ struct OperatorCore {
             if let id = clientID {
                 fingerprint = RequestFingerprint.of(event)
                 if let earlier = recentIDs[id] {
-                    replies.append((item, replay(event, fingerprint: fingerprint, offset: earlier.offset, storedFingerprint: earlier.fingerprint, payload: earlier.payload)))
+                    replies.append(AnsweredWork(work: item, reply: replay(event, fingerprint: fingerprint, offset: earlier.offset, storedFingerprint: earlier.fingerprint, payload: earlier.payload)))
                     clearOutbox(event, batch)
                     continue
                 }
                 if let reply = try lookUpRequestID(event, fingerprint: fingerprint) {
-                    replies.append((item, reply))
+                    replies.append(AnsweredWork(work: item, reply: reply))
                     clearOutbox(event, batch)
                     continue
                 }
             }
 
             if event.op == .subscribe, let refusal = checkCursor(event.from, offset: offset) {
-                replies.append((item, .failure(refusal)))
+                replies.append(AnsweredWork(work: item, reply: .failure(refusal)))
                 continue
             }
 
@@ -108,7 +109,7 @@ struct OperatorCore {
 
             guard event.op.isWrite || configuration.logsReads else {
                 // Unlogged read: it saw everything up to the last offset assigned so far.
-                replies.append((item, reply(for: event, id: event.id, handled: handled, offset: offset - 1)))
+                replies.append(AnsweredWork(work: item, reply: reply(for: event, id: event.id, handled: handled, offset: offset - 1)))
                 continue
             }
 
@@ -124,7 +125,7 @@ struct OperatorCore {
             if let id = clientID {
                 batch.put(requestIDs, key: StoreLayout.requestIDKey(id, partition: partition),
                           value: StoreLayout.requestIDEntry(offset: offset, fingerprint: fingerprint))
-                recentIDs[id] = (offset, fingerprint, payload)
+                recentIDs[id] = SeenID(offset: offset, fingerprint: fingerprint, payload: payload)
             } else if let id = event.id, !event.op.isWrite {
                 // Not for dedupe: so provenance can find a multi-partition read ("@s-…") or a
                 // subscription by its ID. (Other reads get "@P-O-E" IDs, which name their record.)
@@ -146,10 +147,10 @@ struct OperatorCore {
                 if case .items(let items, _)? = handled.answer {
                     feed.append(.attach(offset: offset, subscription: subscription, snapshot: event.from == nil ? items : nil))
                 }
-                replies.append((item, .subscribed(offset: offset)))
+                replies.append(AnsweredWork(work: item, reply: .subscribed(offset: offset)))
                 continue
             }
-            replies.append((item, reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
+            replies.append(AnsweredWork(work: item, reply: reply(for: event, id: event.id ?? serverID(offset), handled: handled, offset: offset)))
         }
 
         var lastOffset: UInt64? = nil
@@ -163,7 +164,14 @@ struct OperatorCore {
             lastOffset = last
         }
         metrics.recordGroup(partition: partition, events: work.count, logged: payloads.count, synced: needsSync, duration: ContinuousClock.now - started)
-        return Group(replies: replies, lastOffset: lastOffset, needsSync: needsSync, feed: feed)
+        return Group(partition: partition, replies: replies, lastOffset: lastOffset, needsSync: needsSync, feed: feed)
+    }
+
+    /// A request ID handled earlier in the same group, for a retry that arrives in it.
+    private struct SeenID {
+        var offset: UInt64
+        var fingerprint: UInt64
+        var payload: LogPayload
     }
 
     /// Called once the worker's batch holding this group is written: later events may now

@@ -121,9 +121,9 @@ final class PartitionWorker: Sendable {
                 if groups[item.partition] == nil { order.append(item.partition) }
                 groups[item.partition, default: []].append(item)
             }
-            var handled: [(partition: Int, group: OperatorCore.Group)] = []
+            var handled: [OperatorCore.Group] = []
             for partition in order {
-                if let group = handle(partition, groups[partition]!) { handled.append((partition, group)) }
+                if let group = handle(partition, groups[partition]!) { handled.append(group) }
             }
             commit(handled)
         }
@@ -176,41 +176,41 @@ final class PartitionWorker: Sendable {
     }
 
     /// Writes the iteration's batch once, then sends every reply when it is durable.
-    private func commit(_ handled: [(partition: Int, group: OperatorCore.Group)]) {
+    private func commit(_ handled: [OperatorCore.Group]) {
         defer { batch.clear() }
-        let needsSync = handled.contains { $0.group.needsSync }
+        let needsSync = handled.contains { $0.needsSync }
         let ticket: DurabilityTicket
         do {
             ticket = try store.commit(batch, durable: needsSync)
         } catch {
             let failure = EddyError(.partitionUnavailable, "write failed: \(error)")
-            for (partition, group) in handled {
-                stopPartition(partition, error)
-                group.replies.forEach { $0.0.reply(.failure(failure)) }
+            for group in handled {
+                stopPartition(group.partition, error)
+                group.replies.forEach { $0.work.reply(.failure(failure)) }
             }
             return
         }
-        for (partition, group) in handled {
+        for group in handled {
             do {
-                try cores[partition]??.didCommit(group)
+                try cores[group.partition]??.didCommit(group)
             } catch {
                 // The round is committed, so its replies still go out; retention failing is a
                 // storage fault, which stops the partition for later events.
-                stopPartition(partition, error)
+                stopPartition(group.partition, error)
             }
         }
-        let replies = handled.flatMap(\.group.replies)
+        let replies = handled.flatMap(\.replies)
         // Subscribers get a round once it is durable: only synced rounds carry changes and
         // attachments (reads alone are not synced and give subscribers nothing).
         let feeding = (needsSync || durability == .async) && feed.isWanted
         if feeding {
-            for (partition, group) in handled {
+            for group in handled {
                 guard let last = group.lastOffset else { continue }
-                feed.append(FeedEntry(partition: partition, lastOffset: last, items: group.feed, ticket: durability == .sync ? ticket : nil))
+                feed.append(FeedEntry(partition: group.partition, lastOffset: last, items: group.feed, ticket: durability == .sync ? ticket : nil))
             }
         }
         guard durability == .sync else {
-            for (item, reply) in replies { item.reply(reply) }
+            replies.forEach { $0.send() }
             return
         }
         let partitions = handled.map(\.partition)
@@ -220,11 +220,11 @@ final class PartitionWorker: Sendable {
             switch result {
             case .success:
                 if feeding { feed.markDurable(ticket) }
-                for (item, reply) in replies { item.reply(reply) }
+                replies.forEach { $0.send() }
             case .failure(let error):
                 let failure = EddyError(.partitionUnavailable, "writes could not be made durable: \(error)")
                 partitions.forEach { stopPartition($0, error) }
-                for (item, _) in replies { item.reply(.failure(failure)) }
+                replies.forEach { $0.work.reply(.failure(failure)) }
             }
         }
     }

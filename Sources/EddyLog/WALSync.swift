@@ -15,9 +15,16 @@ public final class WALSync: Sendable {
     private struct State {
         var issued: UInt64 = 0
         var synced: UInt64 = 0
-        var waiters: [(ticket: UInt64, done: Completion)] = []
+        var waiters: [Waiter] = []
         var failure: StorageError?
         var stopping = false
+    }
+
+    /// A completion waiting for its ticket to be synced. A named struct, not a tuple, so the
+    /// arrays of them stay in specialized code.
+    private struct Waiter {
+        let ticket: UInt64
+        let done: Completion
     }
 
     private let database: Database
@@ -61,7 +68,7 @@ public final class WALSync: Sendable {
             if let failure = state.failure { return .failure(failure) }
             if state.synced >= ticket { return .success(()) }
             precondition(state.waiters.count < Self.waitersMax, "WAL sync waiters exceed their bound")
-            state.waiters.append((ticket, done))
+            state.waiters.append(Waiter(ticket: ticket, done: done))
             return nil
         }
         if let immediate {
@@ -103,7 +110,7 @@ public final class WALSync: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            let due: [(ticket: UInt64, done: Completion)] = state.withLock { state in
+            let due: [Waiter] = state.withLock { state in
                 switch outcome {
                 case .success:
                     state.synced = max(state.synced, target)
