@@ -153,12 +153,14 @@ final class PartitionWorker: Sendable {
             work.forEach { $0.reply(.failure(error)) }
             return nil
         }
-        guard var core = cores[partition] ?? nil else { return nil }
+        guard cores[partition] ?? nil != nil else { return nil }
         batch.setSavePoint()
         do {
-            let group = try core.process(work, into: batch)
+            // Mutated where it is stored: copying the operator out and back retained and
+            // released each of its references once per group. A group that throws stops its
+            // partition, so what it changed in the operator is never used.
+            let group = try cores[partition]!!.process(work, into: batch)
             try batch.popSavePoint()
-            cores[partition] = core
             return group
         } catch {
             // Undo whatever the group staged before it failed, so the other partitions'
