@@ -131,7 +131,7 @@ public final class EddyClient: Sendable {
 
     static func decode(_ body: [UInt8]) throws -> JSON {
         do {
-            return try JSON(parsing: body, maxDepth: 512)
+            return try JSON(parsing: body, maxDepth: Limits.storedJSONDepthMax)
         } catch {
             throw EddyError(.malformedJSON, "server reply is not JSON: \(String(decoding: body.prefix(200), as: UTF8.self))")
         }

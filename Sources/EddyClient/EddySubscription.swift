@@ -101,7 +101,7 @@ public struct EddySubscription: AsyncSequence, Sendable {
                     continue
                 }
                 failedAttempts = 0
-                let json = try JSON(parsing: Array(event.data.utf8), maxDepth: 512)
+                let json = try JSON(parsing: Array(event.data.utf8), maxDepth: Limits.storedJSONDepthMax)
                 if event.type == "ended" {
                     throw EddyError(json: json["error"] ?? .null) ?? EddyError(.internalError, "subscription ended: \(event.data)")
                 }

@@ -167,7 +167,7 @@ extension Engine {
             }
             throw EddyError(.partialFailure, "\(what) failed: \(reason)")
         }
-        let value = (try? JSON(parsing: document, maxDepth: 512)) ?? .null
+        let value = (try? JSON(parsing: document, maxDepth: Limits.storedJSONDepthMax)) ?? .null
         let producedAt = record.sources.first?.producedAt ?? 0
         return CombineOperation.Part(table: piece.table, key: piece.key, producedAt: producedAt, value: value).json
     }
@@ -237,7 +237,7 @@ extension Engine {
 
     /// The outcome a read of the outcome table found, if the call has one.
     private static func recordedOutcome(_ read: EventResult) -> Courier.CallOutcome? {
-        guard read.error == nil, let document = read.document, let value = try? JSON(parsing: document, maxDepth: 512), !value.isNull else { return nil }
+        guard read.error == nil, let document = read.document, let value = try? JSON(parsing: document, maxDepth: Limits.storedJSONDepthMax), !value.isNull else { return nil }
         return Courier.CallOutcome(value: value)
     }
 

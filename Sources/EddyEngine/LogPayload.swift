@@ -93,7 +93,7 @@ public struct LogPayload: Sendable, Equatable {
             guard let epoch = UInt32(exactly: try reader.number(fixedBytes: 4)) else { throw Damaged(description: "epoch out of range") }
             self.epoch = epoch
             timestampMs = try reader.number(fixedBytes: 8)
-            let eventJSON = try JSON(parsing: Array(try reader.blob()), maxDepth: 64)
+            let eventJSON = try JSON(parsing: Array(try reader.blob()), maxDepth: Limits.storedJSONDepthMax)
             event = try Event(storedJSON: eventJSON)
             switch try reader.bytes.readUInt8() {
             case 0:

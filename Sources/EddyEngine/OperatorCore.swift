@@ -273,7 +273,7 @@ struct OperatorCore {
 extension Answer {
     /// Parses a scan part's stored canonical answer (`{"items":[…],"more":…}`).
     init?(storedScanPart bytes: [UInt8]) {
-        guard let json = try? JSON(parsing: bytes, maxDepth: 64), case .array(let list)? = json["items"], case .bool(let more)? = json["more"] else {
+        guard let json = try? JSON(parsing: bytes, maxDepth: Limits.storedJSONDepthMax), case .array(let list)? = json["items"], case .bool(let more)? = json["more"] else {
             return nil
         }
         var items: [(key: String, value: [UInt8])] = []

@@ -43,7 +43,7 @@ enum StoreLayout {
     static func decodeOutboxEntry(_ bytes: [UInt8]) throws -> Emitted {
         var reader = BinaryReader(bytes)
         let partition = Int(try reader.readUInt16())
-        let event = try Event(storedJSON: try JSON(parsing: Array(try reader.readBlob()), maxDepth: 64))
+        let event = try Event(storedJSON: try JSON(parsing: Array(try reader.readBlob()), maxDepth: Limits.storedJSONDepthMax))
         return Emitted(partition: partition, event: event)
     }
 

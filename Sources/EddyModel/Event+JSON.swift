@@ -114,8 +114,9 @@ extension Event {
     /// The canonical JSON form, as stored in the log. Server-assigned IDs are included.
     public var json: JSON {
         // The bytes are the one definition of the form; this parses them back for the few
-        // callers that want a value (provenance). They are well-formed and of bounded depth.
-        guard let json = try? JSON(parsing: canonicalJSON(), maxDepth: 64) else {
+        // callers that want a value (provenance). They are well-formed, and no deeper than a
+        // stored event may be.
+        guard let json = try? JSON(parsing: canonicalJSON(), maxDepth: Limits.storedJSONDepthMax) else {
             preconditionFailure("an event's canonical JSON does not parse")
         }
         return json

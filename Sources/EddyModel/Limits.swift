@@ -11,6 +11,14 @@ public struct Limits: Sendable, Equatable {
     public var idBytesMax: Int = 128
     /// Deepest nesting of arrays and objects in a request.
     public var jsonDepthMax: Int = 32
+    /// The most `jsonDepthMax` may be configured to.
+    public static let jsonDepthCeiling = 512
+    /// How deep JSON that the server stored or built may be when it is read back: a log
+    /// record's event, a stored document, a query's gathered parts, a reply. The deepest
+    /// document a client can send (`jsonDepthCeiling`) inside the few containers the server
+    /// wraps around it. Reading back with the client's limit would refuse records the server
+    /// accepted: a partition would stop on a retry of its own deep record.
+    public static let storedJSONDepthMax = jsonDepthCeiling + 32
     /// Most events in one batch request.
     public var batchEventsMax: Int = 1000
     /// Most items one scan returns, and the default when a scan names no limit.

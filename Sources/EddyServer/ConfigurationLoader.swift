@@ -65,7 +65,7 @@ public enum ConfigurationLoader {
             if let node = fields["valueBytesMax"] { values.valueBytesMax = try reader.int(node, in: 16...(64 << 20)) }
             if let node = fields["keyBytesMax"] { values.keyBytesMax = try reader.int(node, in: 1...65536) }
             if let node = fields["idBytesMax"] { values.idBytesMax = try reader.int(node, in: 8...4096) }
-            if let node = fields["jsonDepthMax"] { values.jsonDepthMax = try reader.int(node, in: 2...512) }
+            if let node = fields["jsonDepthMax"] { values.jsonDepthMax = try reader.int(node, in: 2...Limits.jsonDepthCeiling) }
             if let node = fields["batchEventsMax"] { values.batchEventsMax = try reader.int(node, in: 1...100_000) }
             if let node = fields["scanLimitMax"] { values.scanLimitMax = try reader.int(node, in: 1...100_000) }
             if let node = fields["scanLimitDefault"] { values.scanLimitDefault = try reader.int(node, in: 1...100_000) }

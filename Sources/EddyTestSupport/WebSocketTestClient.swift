@@ -70,7 +70,7 @@ public final class WebSocketTestClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let text = inbox.take() {
-                let message = try JSON(parsing: Array(text.utf8), maxDepth: 512)
+                let message = try JSON(parsing: Array(text.utf8), maxDepth: Limits.storedJSONDepthMax)
                 if !includingHeartbeats && message["heartbeat"] == true { continue }
                 return message
             }

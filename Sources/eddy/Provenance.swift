@@ -43,7 +43,7 @@ struct Provenance: AsyncParsableCommand {
         } catch {
             throw Output.fail("cannot reach the server: \(error)")
         }
-        let json = try JSON(parsing: reply.body, maxDepth: 512)
+        let json = try JSON(parsing: reply.body, maxDepth: Limits.storedJSONDepthMax)
         guard json["ok"]?.boolValue == true else {
             let error = json["error"].flatMap(EddyError.init(json:))
             throw Output.fail(error.map { "\($0.code.rawValue): \($0.message)" } ?? "unexpected reply: \(json.serializedString)")

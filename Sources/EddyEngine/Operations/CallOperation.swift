@@ -118,7 +118,7 @@ enum CallOperation {
 
     private static func document(_ stored: StoredValue, table: String, key: String, partition: Int) throws -> JSON {
         do {
-            return try JSON(parsing: stored.json, maxDepth: 64)
+            return try JSON(parsing: stored.json, maxDepth: Limits.storedJSONDepthMax)
         } catch {
             throw DamagedState(partition: partition, table: table, key: key)
         }

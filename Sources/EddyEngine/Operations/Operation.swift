@@ -23,7 +23,7 @@ extension Operation {
     /// so a failure here means damaged state.
     static func document(_ stored: StoredValue, _ event: Event, partition: Int) throws -> JSON {
         do {
-            return try JSON(parsing: stored.json, maxDepth: 64)
+            return try JSON(parsing: stored.json, maxDepth: Limits.storedJSONDepthMax)
         } catch {
             throw DamagedState(partition: partition, table: event.table, key: event.key ?? "")
         }

@@ -120,7 +120,7 @@ struct ProvenanceReader {
         case .applied(let changes):
             object["kind"] = "write"
             object["changes"] = .array(changes.map { change in
-                ["table": .string(change.table), "key": .string(change.key), "value": change.value.flatMap { try? JSON(parsing: $0, maxDepth: 512) } ?? .null]
+                ["table": .string(change.table), "key": .string(change.key), "value": change.value.flatMap { try? JSON(parsing: $0, maxDepth: Limits.storedJSONDepthMax) } ?? .null]
             })
         case .rejected(let error):
             object["kind"] = "rejected"
@@ -179,7 +179,7 @@ struct ProvenanceReader {
             object["answerFrom"] = "unavailable: a write behind it is past retention"
         }
         if let answer {
-            object["answer"] = (try? JSON(parsing: answer, maxDepth: 512)) ?? .null
+            object["answer"] = (try? JSON(parsing: answer, maxDepth: Limits.storedJSONDepthMax)) ?? .null
             object["digestMatches"] = .bool(Array(SHA256.hash(data: answer)) == read.digest)
         }
         return object
