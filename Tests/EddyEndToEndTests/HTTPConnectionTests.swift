@@ -68,6 +68,21 @@ import Testing
         #expect(try await kept.readResponse().status == 200, "a keep-alive HTTP/1.0 connection serves on")
     }
 
+    /// HTTP/1.1 servers must accept a request target in absolute form (as a proxy sends it),
+    /// on the events route as on the router's.
+    @Test func absoluteFormTargets_areServedLikeTheirPaths() async throws {
+        let server = try ServerProcess()
+        try await server.start()
+        defer { server.stop() }
+        let connection = try Raw(url: server.url)
+        try connection.send(Raw.request("POST", server.url + "/v1/events?pretty", body: #"{"op":"put","table":"users","key":"abs","value":7}"#))
+        #expect(try await connection.readResponse().status == 200)
+        try connection.send(Raw.request("POST", server.url + "/v1/events", body: #"{"op":"get","table":"users","key":"abs"}"#))
+        #expect(try await JSON(parsing: connection.readResponse().body)["value"] == 7)
+        try connection.send(Raw.request("GET", server.url + "/health"))
+        #expect(try await connection.readResponse().status == 200)
+    }
+
     @Test func bodyOverTheLimit_sentInPieces_gets413_andTheConnectionServesOn() async throws {
         let server = try ServerProcess(config: ServerProcess.defaultTestConfig + "\nlimits:\n  bodyBytesMax: 4096\n")
         try await server.start()

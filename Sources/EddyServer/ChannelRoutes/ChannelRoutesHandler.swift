@@ -113,8 +113,9 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
             } else {
                 // Hummingbird closes after answering such a request: take nothing after it.
                 if closeAfter { closeWhenIdle = true }
-                // The HTTP types behind the codec carry no version: say it in the header.
-                if closeAfter && head.version == .http1_0 { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+                // Hummingbird's side sees no version behind the codec (an HTTP/1.0 request
+                // without keep-alive), nor NIO's other reasons to close: say it in the header.
+                if closeAfter { head.headers.replaceOrAdd(name: "Connection", value: "close") }
                 state = .passedOn(requestEnded: false, responseEnded: false)
                 context.fireChannelRead(wrapInboundOut(.head(head)))
             }
@@ -144,13 +145,23 @@ final class ChannelRoutesHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private static func route(_ head: HTTPRequestHead) -> Route? {
-        let uri = head.uri
-        let bare = uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
-        switch (head.method, bare) {
+        switch (head.method, path(of: head.uri)) {
         case (.POST, Self.eventsPath[...]): return .events
         case (.GET, SubscribeStream.path[...]): return .subscribe(head)
         default: return nil
         }
+    }
+
+    /// The path of a request target, without its query: the target itself in origin form
+    /// (`/v1/events?x`), and what follows the authority in absolute form
+    /// (`http://host:7420/v1/events`, which HTTP/1.1 servers must accept; a proxy sends it).
+    static func path(of target: String) -> Substring {
+        var path = target[...]
+        if !path.hasPrefix("/"), let scheme = path.range(of: "://") {
+            let authorityAndPath = path[scheme.upperBound...]
+            path = authorityAndPath.firstIndex(of: "/").map { authorityAndPath[$0...] } ?? "/"
+        }
+        return path.firstIndex(of: "?").map { path[..<$0] } ?? path
     }
 
     /// A callback for other threads that runs `done` on this connection's event loop: with
