@@ -137,7 +137,7 @@ extension Event {
     /// first cost more than the rest of encoding the record.
     public func canonicalJSON(_ form: CanonicalForm = .whole) -> [UInt8] {
         let whole = form == .whole
-        var writer = JSONObjectWriter(capacity: 96 + (value.map { _ in 64 } ?? 0))
+        var writer = JSONObjectWriter(capacity: value == nil ? 96 : 160)
         // Keys in byte order: after by causedBy client field from id input key keys limit op
         // parts prefix procedure progress query source table value version.
         if whole, let after, !after.isEmpty { writer.string("after", after.token) }

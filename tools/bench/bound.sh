@@ -39,19 +39,14 @@ cores=$(nproc)
 cpu_of() { awk -v hz="$hz" '{printf "%.4f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 # --- Peers: the rates the targets are ratios of ------------------------------------------
-mkdir -p "$WORK/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save '' --logfile "$WORK/redis/log" &
-REDIS_PID=$!
-until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
+start_redis --appendonly yes --appendfsync always
 redis_rate() { redis-benchmark -p "$REDIS_PORT" --csv "$@" | tail -1 | tr -d '"' | cut -d, -f2; }
 set_rate=$(redis_rate -t set -c 64 -n 200000 -r 1000000 -d 100)
 redis-cli -p "$REDIS_PORT" config set appendfsync no >/dev/null
-for prefix in ip email addr; do
-  redis-benchmark -p "$REDIS_PORT" -c 16 -n $((KEYS * 10)) -r "$KEYS" -q SET "$prefix:__rand_int__" '{"score":0.5}' >/dev/null
-done
+preload_redis_scores "$KEYS"
 get_rate=$(redis_rate -t get -c 64 -n 300000 -r "$KEYS")
 mget_rate=$(redis_rate -c 64 -n 300000 -r "$KEYS" MGET ip:__rand_int__ email:__rand_int__ addr:__rand_int__ addr:__rand_int__)
-kill -9 "$REDIS_PID"; REDIS_PID=""
+stop_redis
 
 # --- The HTTP floor and the client, per request shape ------------------------------------
 start_floor

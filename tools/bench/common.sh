@@ -123,6 +123,44 @@ for start in range(1, keys + 1, 1000):
 PY
 }
 
+# Starts redis-server on 127.0.0.1:REDIS_PORT as REDIS_PID, with no snapshots and the
+# persistence options given, and returns once it answers. stop_redis (or the exit) ends it.
+start_redis() { # redis-server options...
+  mkdir -p "$WORK/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save '' --logfile "$WORK/redis/log" "$@" &
+  REDIS_PID=$!
+  until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
+}
+
+stop_redis() {
+  kill -9 "$REDIS_PID"
+  wait "$REDIS_PID" 2>/dev/null || true  # reaped here, so the shell reports no "Killed"
+  REDIS_PID=""
+}
+
+# The keys Redis's four-key MGET reads, as the demo's fraud_score looks them up: KEYS
+# scores under each of ip:, email: and addr:.
+preload_redis_scores() { # keys
+  local prefix
+  for prefix in ip email addr; do
+    redis-benchmark -p "$REDIS_PORT" -c 16 -n $(($1 * 10)) -r "$1" -q SET "$prefix:__rand_int__" '{"score":0.5}' >/dev/null
+  done
+}
+
+# RUNS runs of redis-benchmark with ARGS; records the median run by throughput, with its p50
+# and p99 latency.
+redis_median() { # name redis-benchmark-args...
+  local name=$1; shift
+  local lines=()
+  for _ in $(seq 1 "$RUNS"); do
+    lines+=("$(redis-benchmark -p "$REDIS_PORT" --csv "$@" | tail -1 | tr -d '"')")
+  done
+  local median
+  median=$(printf '%s\n' "${lines[@]}" | awk -F, '{printf "%.0f %s %s\n", $2, $5, $7}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
+  set -- $median
+  record "$name" "$1" "$2" "$3" ""
+}
+
 stop_eddy() {
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true

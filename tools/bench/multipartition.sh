@@ -46,25 +46,10 @@ eddy_wrk "http floor (eddy bench floor) fraud-shaped c=16" fraud 1 16 "$KEYS"
 stop_eddy
 
 # Redis: the same four-key read as one MGET, at the same concurrency, in the same run.
-mkdir -p "$WORK/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save '' --appendonly no --logfile "$WORK/redis/log" &
-REDIS_PID=$!
-until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
-for prefix in ip email addr; do
-  redis-benchmark -p "$REDIS_PORT" -c 16 -n $((KEYS * 10)) -r "$KEYS" -q SET "$prefix:__rand_int__" '{"score":0.5}' >/dev/null
+start_redis --appendonly no
+preload_redis_scores "$KEYS"
+for c in 64 16; do
+  redis_median "redis MGET 4 keys c=$c" -c "$c" -n 300000 -r "$KEYS" MGET ip:__rand_int__ email:__rand_int__ addr:__rand_int__ addr:__rand_int__
 done
-redis_mget() { # name clients
-  local name=$1 clients=$2
-  local lines=()
-  for _ in $(seq 1 "$RUNS"); do
-    lines+=("$(redis-benchmark -p "$REDIS_PORT" --csv -c "$clients" -n 300000 -r "$KEYS" MGET ip:__rand_int__ email:__rand_int__ addr:__rand_int__ addr:__rand_int__ | tail -1 | tr -d '"')")
-  done
-  local median
-  median=$(printf '%s\n' "${lines[@]}" | awk -F, '{printf "%.0f %s %s\n", $2, $5, $7}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
-  set -- $median
-  record "$name" "$1" "$2" "$3" ""
-}
-redis_mget "redis MGET 4 keys c=64" 64
-redis_mget "redis MGET 4 keys c=16" 16
-kill -9 "$REDIS_PID"; REDIS_PID=""
+stop_redis
 echo "results in $RESULTS"

@@ -95,27 +95,13 @@ if [ "${BIG:-0}" = 1 ]; then
 fi
 
 # --- Peers, same run -------------------------------------------------------------------------
-mkdir -p "$WORK/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes --appendfsync always --save '' --logfile "$WORK/redis/log" &
-REDIS_PID=$!
-until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.01; done
-redis_run() { # name args...
-  local name=$1; shift
-  local lines=()
-  for _ in $(seq 1 "$RUNS"); do
-    lines+=("$(redis-benchmark -p "$REDIS_PORT" --csv "$@" | tail -1 | tr -d '"')")
-  done
-  local median
-  median=$(printf '%s\n' "${lines[@]}" | awk -F, '{printf "%.0f %s %s\n", $2, $5, $7}' | sort -n | awk -v n="$RUNS" 'NR==int((n+1)/2)')
-  set -- $median
-  record "$name" "$1" "$2" "$3" ""
-}
-for c in 1 16 64; do redis_run "redis SET appendfsync=always c=$c" -t set -c "$c" -n $((c == 1 ? 10000 : 100000)) -r 1000000 -d 100; done
-redis_run "redis SET appendfsync=always c=64 pipeline=100" -t set -c 64 -n 1000000 -r 1000000 -d 100 -P 100
+start_redis --appendonly yes --appendfsync always
+for c in 1 16 64; do redis_median "redis SET appendfsync=always c=$c" -t set -c "$c" -n $((c == 1 ? 10000 : 100000)) -r 1000000 -d 100; done
+redis_median "redis SET appendfsync=always c=64 pipeline=100" -t set -c 64 -n 1000000 -r 1000000 -d 100 -P 100
 redis-cli -p "$REDIS_PORT" config set appendfsync no >/dev/null
 redis-benchmark -p "$REDIS_PORT" -t set -n 100000 -r 100000 -d 100 -q >/dev/null
-redis_run "redis GET c=64" -t get -c 64 -n 300000 -r 100000
-kill -9 "$REDIS_PID"; REDIS_PID=""
+redis_median "redis GET c=64" -t get -c 64 -n 300000 -r 100000
+stop_redis
 
 rm -rf "$WORK/dbb"
 dbb=$(db_bench --benchmarks=fillbatch --sync=1 --num=500000 --value_size=100 --db="$WORK/dbb" 2>/dev/null | awk '/^fillbatch/{print $5}')
