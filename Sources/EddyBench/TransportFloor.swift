@@ -5,7 +5,9 @@ import NIOPosix
 /// The transport floor: an HTTP/1.1 keep-alive server with the same SwiftNIO codec and event
 /// loops as `eddy serve` (but none of Hummingbird's handlers or Eddy's), which reads each
 /// request in full and answers it with a fixed body the size of a `put` acknowledgement,
-/// doing no other work.
+/// doing no other work. With `handoff`, each request is answered only after a trip to a
+/// thread of its own and back (`HandoffThread`), as a server must make that keeps storage
+/// off its event loops.
 ///
 /// Why it exists: on a 2-core machine the load generator, the kernel's TCP and the HTTP
 /// framing take a large share of the CPU before Eddy does anything. The load tool measures
@@ -15,16 +17,21 @@ public enum TransportFloor {
     /// Bytes of every answer: shaped like Eddy's acknowledgement of a put.
     static let answer = #"{"id":"floor-000000","ok":true,"position":"0:1"}"#
 
-    /// Serves on `host:port` until the process ends. Calls `onListening` once bound.
-    public static func serve(host: String, port: Int, onListening: @Sendable (String) -> Void) async throws {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// Serves on `host:port`, with `eventLoops` event loops, until the process ends. Calls
+    /// `onListening` once bound.
+    public static func serve(
+        host: String, port: Int, eventLoops: Int, handoff: Bool, onListening: @Sendable (String) -> Void
+    ) async throws {
+        let thread = handoff ? HandoffThread() : nil
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: eventLoops)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(FixedAnswer())
+                    try channel.pipeline.syncOperations.addHandler(FixedAnswer(handoff: thread))
                 }
             }
             .bind(host: host, port: port)
@@ -39,8 +46,20 @@ private final class FixedAnswer: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private let handoff: HandoffThread?
+
+    init(handoff: HandoffThread?) {
+        self.handoff = handoff
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data) else { return }
+        guard let handoff else { return answer(context: context) }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handoff.hand(.init(eventLoop: context.eventLoop) { bound.value.0.answer(context: bound.value.1) })
+    }
+
+    private func answer(context: ChannelHandlerContext) {
         var head = HTTPResponseHead(version: .http1_1, status: .ok)
         head.headers.add(name: "Content-Type", value: "application/json")
         head.headers.add(name: "Content-Length", value: "\(TransportFloor.answer.utf8.count)")

@@ -3,9 +3,11 @@ import Foundation
 import Testing
 
 /// `eddy bench floor`, the peer the load tool measures Eddy's HTTP cost against, must read
-/// whole requests and answer each on a kept-alive connection, or its figure means nothing.
+/// whole requests and answer each on a kept-alive connection, or its figure means nothing;
+/// with `--handoff`, through its handoff thread, on one event loop or several.
 @Suite struct TransportFloorTests {
-    @Test func floor_answersEveryRequestOnOneConnection_withTheFixedAcknowledgement() async throws {
+    @Test(arguments: [[], ["--handoff"], ["--handoff", "--event-loops", "1"]])
+    func floor_answersEveryRequestOnOneConnection_withTheFixedAcknowledgement(options: [String]) async throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-floor")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let outputPath = scratch + "/stdout"
@@ -14,7 +16,7 @@ import Testing
         defer { try? output.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
-        process.arguments = ["bench", "floor", "--listen", "127.0.0.1:0"]
+        process.arguments = ["bench", "floor", "--listen", "127.0.0.1:0"] + options
         process.standardOutput = output
         process.standardError = output
         try ChildProcess.run(process)
@@ -41,5 +43,12 @@ import Testing
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == #"{"id":"floor-000000","ok":true,"position":"0:1"}"#)
         }
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task").map { task in
+            String(decoding: FileManager.default.contents(atPath: "/proc/\(process.processIdentifier)/task/\(task)/comm") ?? Data(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(threads.contains("eddy-handoff") == options.contains("--handoff"), "threads: \(threads)")
+        let eventLoops = options.contains("--event-loops") ? 1 : ProcessInfo.processInfo.activeProcessorCount
+        #expect(threads.filter { $0.hasPrefix("NIO-ELT") }.count == eventLoops, "threads: \(threads)")
     }
 }

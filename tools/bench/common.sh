@@ -98,9 +98,10 @@ start_eddy() { # config-file (or - for the embedded default) data-dir
 }
 
 # The transport floor (`eddy bench floor`): the same HTTP stack answering every request with
-# a fixed acknowledgement and doing no work. Stopped with stop_eddy, like a server.
-start_floor() {
-  launch_server "$WORK/floor.out" "$EDDY" bench floor --listen "127.0.0.1:$PORT"
+# a fixed acknowledgement and doing no work (options: `eddy bench floor --help`). Stopped with
+# stop_eddy, like a server.
+start_floor() { # [options...]
+  launch_server "$WORK/floor.out" "$EDDY" bench floor --listen "127.0.0.1:$PORT" "$@"
 }
 
 # The default configuration's demo data, on the server at PORT: KEYS reputation scores per
