@@ -8,12 +8,14 @@ import NIOCore
 /// loop, not one per request.
 ///
 /// `TransportFloor` serves through it when asked (`eddy bench floor --handoff`), so the load
-/// tool can tell what that hop costs apart from everything else Eddy does.
+/// tool can tell what that hop costs apart from everything else Eddy does. Not Eddy's own
+/// `Inbox`: that one signals on every offer and belongs to the engine; this floor must pay
+/// the least a hop can cost, and depends on nothing of Eddy's.
 final class HandoffThread: @unchecked Sendable {
     // Why unchecked: `pending` and `sleeping` are guarded by `condition`'s lock.
     struct Handoff {
         let eventLoop: any EventLoop
-        let answer: @Sendable () -> Void
+        let deliver: @Sendable () -> Void
     }
 
     private let condition = NSCondition()
@@ -31,12 +33,13 @@ final class HandoffThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues `answer` to run on `eventLoop` once the thread has taken it.
+    /// Queues `handoff.deliver` to run on its event loop once the thread has taken it.
     func hand(_ handoff: Handoff) {
         condition.lock()
         precondition(pending.count < Self.pendingMax, "floor handoffs exceed their bound")
         pending.append(handoff)
         let wake = sleeping
+        sleeping = false  // one signal wakes it; the producers after this one need not signal
         condition.unlock()
         if wake { condition.signal() }
     }
@@ -52,23 +55,23 @@ final class HandoffThread: @unchecked Sendable {
             }
             swap(&taken, &pending)
             condition.unlock()
-            answer(taken)
+            deliver(taken)
             taken.removeAll(keepingCapacity: true)
         }
     }
 
-    /// Runs each answer on its event loop, with one `execute` per loop.
-    private func answer(_ handoffs: [Handoff]) {
-        var byLoop: [(eventLoop: any EventLoop, answers: [@Sendable () -> Void])] = []
+    /// Runs each delivery on its event loop, with one `execute` per loop.
+    private func deliver(_ handoffs: [Handoff]) {
+        var byLoop: [(eventLoop: any EventLoop, deliveries: [@Sendable () -> Void])] = []
         for handoff in handoffs {
             if let index = byLoop.firstIndex(where: { $0.eventLoop === handoff.eventLoop }) {
-                byLoop[index].answers.append(handoff.answer)
+                byLoop[index].deliveries.append(handoff.deliver)
             } else {
-                byLoop.append((handoff.eventLoop, [handoff.answer]))
+                byLoop.append((handoff.eventLoop, [handoff.deliver]))
             }
         }
-        for (eventLoop, answers) in byLoop {
-            eventLoop.execute { for answer in answers { answer() } }
+        for (eventLoop, deliveries) in byLoop {
+            eventLoop.execute { for deliver in deliveries { deliver() } }
         }
     }
 }

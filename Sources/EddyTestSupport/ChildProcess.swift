@@ -69,16 +69,38 @@ public enum ChildProcess {
     /// What the kernel says of `pid` and its threads (state and wait channel), for the
     /// message of a wait that timed out.
     private static func kernelState(of pid: Int32) -> String {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        let lines = tasks.sorted().map { task -> String in
-            let base = "/proc/\(pid)/task/\(task)"
-            let stat = (try? String(contentsOfFile: base + "/stat", encoding: .utf8)) ?? ""
+        let lines = threads(of: pid).map { thread -> String in
+            let stat = (try? String(contentsOfFile: thread.directory + "/stat", encoding: .utf8)) ?? ""
             let afterName = stat.range(of: ") ").map { String(stat[$0.upperBound...].prefix(1)) } ?? "?"
-            let comm = ((try? String(contentsOfFile: base + "/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
-            let wchan = (try? String(contentsOfFile: base + "/wchan", encoding: .utf8)) ?? "?"
-            return "\(comm) \(afterName) \(wchan)"
+            let wchan = (try? String(contentsOfFile: thread.directory + "/wchan", encoding: .utf8)) ?? "?"
+            return "\(thread.name) \(afterName) \(wchan)"
         }
         return lines.isEmpty ? "pid \(pid) is gone" : "pid \(pid) threads: " + lines.joined(separator: "; ")
+    }
+
+    /// A thread of a running process, as `/proc` shows it.
+    public struct KernelThread: Sendable {
+        /// Its name (at most 15 bytes; Linux keeps no longer one).
+        public let name: String
+        /// Its directory under `/proc/PID/task`.
+        public let directory: String
+
+        /// How many times it has blocked so far: it rises each time the thread waits for work.
+        public var voluntarySwitches: Int? {
+            let status = (try? String(contentsOfFile: directory + "/status", encoding: .utf8)) ?? ""
+            return status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") }
+                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+
+    /// The threads of process `pid`, in `/proc` order; empty once it is gone.
+    public static func threads(of pid: Int32) -> [KernelThread] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.sorted().map { task in
+            let directory = "/proc/\(pid)/task/\(task)"
+            let name = ((try? String(contentsOfFile: directory + "/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+            return KernelThread(name: name, directory: directory)
+        }
     }
 
     /// The last `limit` bytes of the file at `path`, for failure messages.

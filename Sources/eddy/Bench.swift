@@ -59,13 +59,13 @@ struct Bench: AsyncParsableCommand {
         )
         @Option(help: "Address to listen on as HOST:PORT. Port 0 picks a free port.") var listen = "127.0.0.1:7421"
         @Flag(help: "Answer each request only after a trip to a thread of the server's own and back, batched both ways: the least a server pays that keeps storage off its event loops.") var handoff = false
-        @Option(help: "Event loop threads. `eddy serve` runs one per core.") var eventLoops = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Event loop threads of its own. Without it, NIO's shared ones, one per core, as `eddy serve` uses.") var eventLoops: Int?
 
         func run() async throws {
             guard let (host, port) = try? ServerConfiguration.hostAndPort(listen) else {
                 throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:7421")
             }
-            guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops takes 1 to 64") }
+            if let eventLoops, !(1...256).contains(eventLoops) { throw ValidationError("--event-loops takes 1 to 256") }
             try await TransportFloor.serve(host: host, port: port, eventLoops: eventLoops, handoff: handoff) { address in
                 FileHandle.standardOutput.write(Data("eddy bench floor listening on http://\(address)\n".utf8))
             }

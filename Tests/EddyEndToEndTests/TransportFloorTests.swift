@@ -4,9 +4,13 @@ import Testing
 
 /// `eddy bench floor`, the peer the load tool measures Eddy's HTTP cost against, must read
 /// whole requests and answer each on a kept-alive connection, or its figure means nothing;
-/// with `--handoff`, through its handoff thread, on one event loop or several.
+/// with `--handoff`, through its handoff thread; with `--event-loops N`, on N loops of its own.
 @Suite struct TransportFloorTests {
-    @Test(arguments: [[], ["--handoff"], ["--handoff", "--event-loops", "1"]])
+    /// More loops than the machine has cores, so that a floor ignoring the option (and
+    /// serving on NIO's shared loops, one per core) cannot pass.
+    static let ownLoops = ProcessInfo.processInfo.activeProcessorCount + 1
+
+    @Test(arguments: [[], ["--handoff"], ["--handoff", "--event-loops", "\(ownLoops)"]])
     func floor_answersEveryRequestOnOneConnection_withTheFixedAcknowledgement(options: [String]) async throws {
         let scratch = try TemporaryDirectory.make(prefix: "eddy-floor")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -34,6 +38,13 @@ import Testing
         }
         let address = try #require(url, "the floor never said where it listens")
 
+        let threads = ChildProcess.threads(of: process.processIdentifier)
+        let handoffThread = threads.first { $0.name == "eddy-handoff" }
+        #expect((handoffThread != nil) == options.contains("--handoff"), "threads: \(threads.map(\.name))")
+        let ownLoops = threads.filter { $0.name.hasPrefix("NIO-ELT") }.count
+        #expect(ownLoops == (options.contains("--event-loops") ? Self.ownLoops : 0), "threads: \(threads.map(\.name))")
+        let switchesBefore = handoffThread?.voluntarySwitches
+
         let connection = try RawHTTPConnection(url: address)
         let body = #"{"op":"put","table":"bench","key":"k1","value":{"v":"\#(String(repeating: "x", count: 100))"}}"#
         // Both requests in one write: each must be parsed whole, in turn, and the connection kept open.
@@ -43,12 +54,11 @@ import Testing
             #expect(response.status == 200)
             #expect(String(decoding: response.body, as: UTF8.self) == #"{"id":"floor-000000","ok":true,"position":"0:1"}"#)
         }
-        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task").map { task in
-            String(decoding: FileManager.default.contents(atPath: "/proc/\(process.processIdentifier)/task/\(task)/comm") ?? Data(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        if let handoffThread {
+            // The thread went back to waiting after handing each request over: it was used.
+            let before = try #require(switchesBefore)
+            let after = try #require(handoffThread.voluntarySwitches)
+            #expect(after > before, "the handoff thread never woke for the requests")
         }
-        #expect(threads.contains("eddy-handoff") == options.contains("--handoff"), "threads: \(threads)")
-        let eventLoops = options.contains("--event-loops") ? 1 : ProcessInfo.processInfo.activeProcessorCount
-        #expect(threads.filter { $0.hasPrefix("NIO-ELT") }.count == eventLoops, "threads: \(threads)")
     }
 }
