@@ -38,8 +38,15 @@ import Testing
         }
         let address = try #require(url, "the floor never said where it listens")
 
-        let threads = ChildProcess.threads(of: process.processIdentifier)
-        let handoffThread = threads.first { $0.name == "eddy-handoff" }
+        // The handoff thread names itself once it runs, which on a loaded machine can be
+        // after the floor listens: wait until it has gone to sleep waiting for work once.
+        var threads = ChildProcess.threads(of: process.processIdentifier)
+        var handoffThread = threads.first { $0.name == "eddy-handoff" }
+        while options.contains("--handoff"), (handoffThread?.voluntarySwitches ?? 0) < 1, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            threads = ChildProcess.threads(of: process.processIdentifier)
+            handoffThread = threads.first { $0.name == "eddy-handoff" }
+        }
         #expect((handoffThread != nil) == options.contains("--handoff"), "threads: \(threads.map(\.name))")
         let ownLoops = threads.filter { $0.name.hasPrefix("NIO-ELT") }.count
         #expect(ownLoops == (options.contains("--event-loops") ? Self.ownLoops : 0), "threads: \(threads.map(\.name))")
