@@ -38,13 +38,15 @@ let package = Package(
         .target(name: "EddyModel", swiftSettings: strict),
         // The declaration language: bounded, deterministic expressions over JSON values.
         .target(name: "EddyExpressions", dependencies: ["EddyModel"], swiftSettings: strict),
+        // Threads the kernel knows by name (for top -H, perf and the load tool's CPU by thread).
+        .target(name: "EddyThreads", swiftSettings: strict),
         // The one module that calls RocksDB: owned handles, batches, iterators, snapshots.
         .target(name: "EddyStorage", dependencies: ["CRocksDB"], swiftSettings: strict),
         // The partition log behind a narrow interface; the embedded, hash-chained implementation.
         .target(
             name: "EddyLog",
             dependencies: [
-                "EddyStorage",
+                "EddyStorage", "EddyThreads",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "EddyEngine",
             dependencies: [
-                "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions",
+                "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions", "EddyThreads",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -94,7 +96,7 @@ let package = Package(
         .target(
             name: "EddyBench",
             dependencies: [
-                "EddyModel", "EddyClient",
+                "EddyModel", "EddyClient", "EddyThreads",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -127,6 +129,7 @@ let package = Package(
         .testTarget(name: "EddyModelTests", dependencies: ["EddyModel"], swiftSettings: strict),
         .testTarget(name: "EddyExpressionsTests", dependencies: ["EddyExpressions", "EddyModel"], swiftSettings: strict),
         .testTarget(name: "EddyStorageTests", dependencies: ["EddyStorage"], swiftSettings: strict),
+        .testTarget(name: "EddyThreadsTests", dependencies: ["EddyThreads"], swiftSettings: strict),
         .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", "EddyStorage"], swiftSettings: strict),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions"], swiftSettings: strict),
         .testTarget(

@@ -1,3 +1,4 @@
+import EddyThreads
 import Foundation
 import NIOCore
 
@@ -26,17 +27,7 @@ final class HandoffThread: @unchecked Sendable {
     static let pendingMax = 1 << 16
 
     init() {
-        // Foundation passes a thread's name on to the OS only once `start()` has returned in
-        // the creating thread (and ignores one set before it): a thread that names itself
-        // sooner keeps its creator's name, as this one did under load. So it waits for that.
-        let started = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            started.wait()
-            Thread.current.name = "eddy-handoff"  // at most 15 bytes, or Linux keeps no name
-            run()
-        }
-        thread.start()
-        started.signal()
+        NamedThread.start("eddy-handoff") { [self] in run() }
     }
 
     /// Queues `handoff.deliver` to run on its event loop once the thread has taken it.

@@ -1,4 +1,5 @@
 import EddyModel
+import EddyThreads
 import Foundation
 
 /// A thread for RocksDB reads that are not partition events (provenance queries), so they
@@ -11,9 +12,7 @@ final class BlockingReads: Sendable {
 
     init(capacity: Int, name: String) {
         inbox = Inbox(capacity: capacity)
-        let thread = Thread { [inbox, finished] in
-            // Named from inside: Linux gives the kernel (top -H, perf) only a name a thread sets itself.
-            Thread.current.name = name
+        NamedThread.start(name) { [inbox, finished] in
             while true {
                 let jobs = inbox.take(max: 16)
                 if jobs.isEmpty { break }
@@ -21,7 +20,6 @@ final class BlockingReads: Sendable {
             }
             finished.signal()
         }
-        thread.start()
     }
 
     /// Runs `body` on the thread and returns its result.

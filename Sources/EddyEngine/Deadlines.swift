@@ -1,3 +1,4 @@
+import EddyThreads
 import Foundation
 import Synchronization
 
@@ -32,12 +33,10 @@ final class Deadlines: Sendable {
 
     init(resolution: Duration = .milliseconds(50)) {
         self.resolution = resolution
-        let thread = Thread { [self] in
-            Thread.current.name = "eddy-deadlines"
+        NamedThread.start("eddy-deadlines") { [self] in
             run()
             finished.signal()
         }
-        thread.start()
     }
 
     /// Calls `expire` once `deadline` has passed, unless `unwatch` comes first. Returns the

@@ -1,6 +1,7 @@
 import EddyLog
 import EddyModel
 import EddyStorage
+import EddyThreads
 import Foundation
 import Logging
 import Synchronization
@@ -87,13 +88,11 @@ final class PartitionWorker: Sendable {
 
     func start() {
         started.store(true, ordering: .releasing)
-        let thread = Thread { [self] in
-            Thread.current.name = "eddy-worker-\(index)"
+        NamedThread.start("eddy-worker-\(index)") { [self] in
             Database.disablePerfCountersOnThisThread()
             run()
             finished.signal()
         }
-        thread.start()
     }
 
     /// Stops taking work, finishes what is queued, and returns when the thread has exited.

@@ -1,4 +1,5 @@
 public import EddyStorage
+import EddyThreads
 import Foundation
 import Metrics
 import Synchronization
@@ -39,13 +40,11 @@ public final class WALSync: Sendable {
 
     public init(database: Database) {
         self.database = database
-        let thread = Thread { [self] in
-            Thread.current.name = "eddy-wal-sync"
+        NamedThread.start("eddy-wal-sync") { [self] in
             Database.disablePerfCountersOnThisThread()
             run()
             finished.signal()
         }
-        thread.start()
     }
 
     /// Call right after a write returns: every ticket up to this one is covered by the next sync.

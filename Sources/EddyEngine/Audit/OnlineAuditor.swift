@@ -1,5 +1,6 @@
 import EddyModel
 import EddyStorage
+import EddyThreads
 import Foundation
 import Logging
 import Synchronization
@@ -78,8 +79,7 @@ final class OnlineAuditor: Sendable {
         if let refusal { return .failure(refusal) }
         let run = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<AuditRun, Never>) in
-                let thread = Thread { [self] in
-                    Thread.current.name = "eddy-audit"
+                NamedThread.start("eddy-audit") { [self] in
                     let run = audit(trigger: trigger, stop: stop)
                     state.withLock { state in
                         state.totals.running = false
@@ -92,7 +92,6 @@ final class OnlineAuditor: Sendable {
                     running.leave()
                     continuation.resume(returning: run)
                 }
-                thread.start()
             }
         } onCancel: {
             stop.set()

@@ -1,4 +1,5 @@
 import EddyLog
+import EddyThreads
 import Foundation
 
 /// Carries committed groups from the partition workers to the subscription hub, on a thread
@@ -37,12 +38,10 @@ final class ChangeFeed: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            Thread.current.name = "eddy-changefeed"
+        NamedThread.start("eddy-changefeed") { [self] in
             run()
             finished.signal()
         }
-        thread.start()
     }
 
     /// Dispatches what is durable, then stops the thread.

@@ -1,5 +1,6 @@
 import EddyLog
 import EddyModel
+import EddyThreads
 import Foundation
 import Synchronization
 
@@ -75,23 +76,19 @@ final class SubscriptionHub: Sendable {
 
     /// Starts the catch-up thread, and the heartbeat thread that keeps idle connections open.
     func start(heartbeatSeconds: Double) {
-        let catchUpThread = Thread { [self] in
-            Thread.current.name = "eddy-catch-up"
+        NamedThread.start("eddy-catch-up") { [self] in
             while let handle = catchUpQueue.take() {
                 catchUp(handle)
             }
             catchUpFinished.signal()
         }
-        catchUpThread.start()
-        let heartbeatThread = Thread { [self] in
-            Thread.current.name = "eddy-heartbeat"
+        NamedThread.start("eddy-heartbeat") { [self] in
             var slice = 0
             while stopHeartbeat.wait(timeout: .now() + heartbeatSeconds / Double(Self.heartbeatSlices)) == .timedOut {
                 heartbeat(slice: slice)
                 slice = (slice + 1) % Self.heartbeatSlices
             }
         }
-        heartbeatThread.start()
     }
 
     /// Stops both threads; waits for the catch-up thread (it reads storage, which closes next).
