@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "EddyModelTests", dependencies: ["EddyModel"], swiftSettings: strict),
         .testTarget(name: "EddyExpressionsTests", dependencies: ["EddyExpressions", "EddyModel"], swiftSettings: strict),
         .testTarget(name: "EddyStorageTests", dependencies: ["EddyStorage"], swiftSettings: strict),
-        .testTarget(name: "EddyThreadsTests", dependencies: ["EddyThreads"], swiftSettings: strict),
+        .testTarget(name: "EddyThreadsTests", dependencies: ["EddyThreads", "EddyTestSupport"], swiftSettings: strict),
         .testTarget(name: "EddyLogTests", dependencies: ["EddyLog", "EddyStorage"], swiftSettings: strict),
         .testTarget(name: "EddyEngineTests", dependencies: ["EddyEngine", "EddyModel", "EddyStorage", "EddyLog", "EddyExpressions"], swiftSettings: strict),
         .testTarget(

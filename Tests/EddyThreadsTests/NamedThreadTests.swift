@@ -1,3 +1,4 @@
+import EddyTestSupport
 import EddyThreads
 import Foundation
 import Synchronization
@@ -7,15 +8,6 @@ import Testing
 /// attributes CPU by that name, and a thread left with its creator's name is charged to the
 /// wrong line.
 @Suite struct NamedThreadTests {
-    /// The names of this process's threads, as the kernel reports them.
-    static func kernelNames() -> [String] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.map { task in
-            String(decoding: FileManager.default.contents(atPath: "/proc/self/task/\(task)/comm") ?? Data(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-    }
-
     @Test func everyStartedThread_isKnownToTheKernelByItsName() async throws {
         // Many, started while other threads keep every core busy, so that some run before
         // their creators return from `start()`: those are the ones a name set from inside
@@ -43,7 +35,7 @@ import Testing
         var missing = expected
         let deadline = Date().addingTimeInterval(10)
         while !missing.isEmpty, Date() < deadline {
-            missing = expected.subtracting(Self.kernelNames())
+            missing = expected.subtracting(ChildProcess.threads(of: ProcessInfo.processInfo.processIdentifier).map(\.name))
             if !missing.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(missing.isEmpty, "threads the kernel does not know by name: \(missing.sorted())")
