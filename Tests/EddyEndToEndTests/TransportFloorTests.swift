@@ -40,12 +40,13 @@ import Testing
 
         // The handoff thread names itself once it runs, which on a loaded machine can be
         // after the floor listens: wait until it has gone to sleep waiting for work once.
-        var threads = ChildProcess.threads(of: process.processIdentifier)
-        var handoffThread = threads.first { $0.name == "eddy-handoff" }
-        while options.contains("--handoff"), (handoffThread?.voluntarySwitches ?? 0) < 1, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+        var threads: [ChildProcess.KernelThread]
+        var handoffThread: ChildProcess.KernelThread?
+        while true {
             threads = ChildProcess.threads(of: process.processIdentifier)
             handoffThread = threads.first { $0.name == "eddy-handoff" }
+            guard options.contains("--handoff"), (handoffThread?.voluntarySwitches ?? 0) < 1, Date() < deadline else { break }
+            try await Task.sleep(for: .milliseconds(10))
         }
         #expect((handoffThread != nil) == options.contains("--handoff"), "threads: \(threads.map(\.name))")
         let ownLoops = threads.filter { $0.name.hasPrefix("NIO-ELT") }.count
